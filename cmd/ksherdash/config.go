@@ -1,0 +1,199 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration, read once from the environment.
+type Config struct {
+	DatabaseURL    string
+	ListenAddr     string
+	DataDir        string
+	BaseURL        string // public URL; "" = derived from the listen address
+	SecretKey      string
+	SecretKeyFile  string
+	LogLevel       slog.Level
+	LogFormat      string
+	TimeZone       *time.Location
+	SessionIdle    time.Duration
+	SessionMaxAge  time.Duration
+	OwnerEmail     string
+	Sandbox        string // auto | on | off
+	RequestTimeout time.Duration
+}
+
+// LogValue keeps secrets out of logs.
+func (c Config) LogValue() slog.Value {
+	db := "embedded"
+	if c.DatabaseURL != "" {
+		db = "[redacted]"
+	}
+	return slog.GroupValue(slog.String("database", db), slog.String("listen_addr", c.ListenAddr),
+		slog.String("data_dir", c.DataDir), slog.String("base_url", c.BaseURL), slog.String("secret_key", "[redacted]"),
+		slog.String("time_zone", c.TimeZone.String()), slog.String("sandbox", c.Sandbox))
+}
+
+// ConfigError is a bad configuration value: main prints it as one line and
+// exits with status 2.
+type ConfigError struct {
+	Var string
+	Msg string
+}
+
+func (e *ConfigError) Error() string { return "configuration: " + e.Var + ": " + e.Msg }
+
+// loadConfig reads and validates the environment. Secrets may also come from
+// a file named by VAR_FILE (trailing newline trimmed); setting both is an error.
+func loadConfig(getenv func(string) string) (*Config, error) {
+	c := &Config{
+		ListenAddr: or(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
+		DataDir:    or(getenv("DATA_DIR"), "./.ksherdash"),
+		BaseURL:    strings.TrimRight(getenv("BASE_URL"), "/"),
+		LogFormat:  or(getenv("LOG_FORMAT"), "text"),
+		OwnerEmail: or(getenv("OWNER_EMAIL"), "owner@example.com"),
+		Sandbox:    or(getenv("SANDBOX"), "auto"),
+	}
+	var err error
+	if c.DatabaseURL, err = secret(getenv, "DATABASE_URL"); err != nil {
+		return nil, err
+	}
+	if c.SecretKey, err = secret(getenv, "SECRET_KEY"); err != nil {
+		return nil, err
+	}
+	c.SecretKeyFile = getenv("SECRET_KEY_FILE")
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		return nil, &ConfigError{"SECRET_KEY", "must be at least 32 characters"}
+	}
+	if c.DatabaseURL != "" {
+		if err := checkDSN(c.DatabaseURL); err != nil {
+			return nil, &ConfigError{"DATABASE_URL", err.Error()}
+		}
+	}
+	if _, port, err := net.SplitHostPort(c.ListenAddr); err != nil || port == "" {
+		return nil, &ConfigError{"LISTEN_ADDR", fmt.Sprintf("%q is not host:port (e.g. 127.0.0.1:8080)", c.ListenAddr)}
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, &ConfigError{"BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL", c.BaseURL)}
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
+		return nil, &ConfigError{"LOG_LEVEL", "must be debug, info, warn or error"}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return nil, &ConfigError{"LOG_FORMAT", "must be text or json"}
+	}
+	if c.TimeZone, err = time.LoadLocation(or(getenv("TIME_ZONE"), "Asia/Bangkok")); err != nil {
+		return nil, &ConfigError{"TIME_ZONE", fmt.Sprintf("%q is not an IANA time zone (e.g. Asia/Bangkok)", getenv("TIME_ZONE"))}
+	}
+	if c.SessionIdle, err = duration(getenv, "SESSION_IDLE_TIMEOUT", 30*time.Minute); err != nil {
+		return nil, err
+	}
+	if c.SessionMaxAge, err = duration(getenv, "SESSION_MAX_AGE", 12*time.Hour); err != nil {
+		return nil, err
+	}
+	if c.RequestTimeout, err = duration(getenv, "REQUEST_TIMEOUT", 30*time.Second); err != nil {
+		return nil, err
+	}
+	switch c.Sandbox {
+	case "auto", "on", "off":
+	default:
+		return nil, &ConfigError{"SANDBOX", "must be auto, on or off"}
+	}
+	if !strings.Contains(c.OwnerEmail, "@") {
+		return nil, &ConfigError{"OWNER_EMAIL", "must be an email address"}
+	}
+	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
+		return nil, &ConfigError{"DATA_DIR", err.Error()}
+	}
+	return c, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func duration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, &ConfigError{name, fmt.Sprintf("%q is not a positive duration (e.g. 30m)", v)}
+	}
+	return d, nil
+}
+
+// secret reads NAME or the file named by NAME_FILE.
+func secret(getenv func(string) string, name string) (string, error) {
+	v, file := getenv(name), getenv(name+"_FILE")
+	switch {
+	case v != "" && file != "":
+		return "", &ConfigError{name, "set either " + name + " or " + name + "_FILE, not both"}
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", &ConfigError{name + "_FILE", "cannot read the file: " + errors.Unwrap(err).Error()}
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return v, nil
+}
+
+// checkDSN accepts a postgres:// URL or a keyword/value string.
+func checkDSN(dsn string) error {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return errors.New("not a valid postgres:// URL")
+		}
+		if u.Host == "" && u.Query().Get("host") == "" {
+			return errors.New("the URL names no host")
+		}
+		return nil
+	}
+	if strings.Contains(dsn, "=") {
+		return nil
+	}
+	return errors.New("must be a postgres:// URL or key=value connection string")
+}
+
+// loadSecretKey returns the configured key, or the one kept in DATA_DIR,
+// creating it (0600) on first start.
+func loadSecretKey(c *Config) ([]byte, error) {
+	if c.SecretKey != "" {
+		return []byte(c.SecretKey), nil
+	}
+	path := filepath.Join(c.DataDir, "secret_key")
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	key := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return []byte(key), nil
+}

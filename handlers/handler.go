@@ -1,0 +1,84 @@
+// Package handlers holds one small HTTP handler per file (<noun>_<verb>.go):
+// parse, validate, act through models or gateway, render a view or redirect.
+// Rules live in models; the route table and middleware live in web.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ksherdash/ksherdash/models"
+	"github.com/ksherdash/ksherdash/views"
+)
+
+// Store is what the handlers need from models.Store.
+type Store interface {
+	Ping(ctx context.Context) error
+	Authenticate(ctx context.Context, email, password, ip string, p models.LoginPolicy) (*models.User, error)
+	CreateSession(ctx context.Context, userID int64, ip, userAgent string, p models.SessionPolicy) (string, *models.Session, error)
+	RevokeSession(ctx context.Context, userID int64, id string) error
+	SetPassword(ctx context.Context, userID int64, pw string, keepSessionID string) error
+	SetLanguage(ctx context.Context, userID int64, lang string) error
+	Memberships(ctx context.Context, userID int64) ([]models.Membership, error)
+}
+
+// Translators gives the translator for a request's language.
+type Translators interface {
+	// For returns the translator for the person's choice (may be ""), else
+	// the best match of the Accept-Language header.
+	For(choice, acceptLanguage string) views.Translator
+}
+
+// Config is the part of the configuration the handlers use.
+type Config struct {
+	Sandbox       bool
+	Sessions      models.SessionPolicy
+	Logins        models.LoginPolicy
+	SessionCookie string
+	SecureCookies bool
+	Location      *time.Location // the account's zone (default Asia/Bangkok)
+}
+
+// Handler carries the dependencies of every handler.
+type Handler struct {
+	log   *slog.Logger
+	store Store
+	i18n  Translators
+	cfg   Config
+}
+
+// New returns a Handler.
+func New(log *slog.Logger, store Store, tr Translators, cfg Config) *Handler {
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	return &Handler{log: log, store: store, i18n: tr, cfg: cfg}
+}
+
+// Keys of request-scoped values in fiber.Ctx.Locals, set by web's middleware.
+const (
+	LocalRequestID = "request_id"
+	LocalCSRF      = "csrf"
+	LocalViewer    = "viewer"
+)
+
+// Viewer is the signed-in person of a request.
+type Viewer struct {
+	User    *models.User
+	Session *models.Session
+}
+
+// ViewerOf returns the signed-in person, or nil.
+func ViewerOf(c *fiber.Ctx) *Viewer {
+	v, _ := c.Locals(LocalViewer).(*Viewer)
+	return v
+}
+
+// RequestID returns the id of the request (also in every log line).
+func RequestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(LocalRequestID).(string)
+	return id
+}

@@ -1,0 +1,58 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ksherdash/ksherdash/models"
+	"github.com/ksherdash/ksherdash/views"
+)
+
+// LoginShow handles GET /login.
+func (h *Handler) LoginShow(c *fiber.Ctx) error {
+	if ViewerOf(c) != nil {
+		return c.Redirect(safeNext(c.Query("next")), fiber.StatusSeeOther)
+	}
+	return render(c, fiber.StatusOK, views.LoginPage(h.layout(c, "login.title"), views.LoginVM{Next: safeNext(c.Query("next"))}))
+}
+
+// LoginCreate handles POST /login: checks the password under throttling,
+// starts a session and sets its cookie.
+func (h *Handler) LoginCreate(c *fiber.Ctx) error {
+	email, next := c.FormValue("email"), safeNext(c.FormValue("next"))
+	u, err := h.store.Authenticate(c.UserContext(), email, c.FormValue("password"), c.IP(), h.cfg.Logins)
+	if err != nil {
+		vm := views.LoginVM{Email: email, Next: next, Error: h.T(c, "login.error.credentials")}
+		status := fiber.StatusUnauthorized
+		switch {
+		case models.IsThrottled(err):
+			vm.Error, status = h.T(c, "login.error.throttled"), fiber.StatusTooManyRequests
+		case models.ErrorCode(err) != models.EUNAUTHORIZED:
+			return err
+		}
+		h.log.Info("Sign-in refused.", "request_id", RequestID(c), "ip", c.IP(), "throttled", status == fiber.StatusTooManyRequests)
+		return render(c, status, views.LoginPage(h.layout(c, "login.title"), vm))
+	}
+	token, _, err := h.store.CreateSession(c.UserContext(), u.ID, c.IP(), c.Get(fiber.HeaderUserAgent), h.cfg.Sessions)
+	if err != nil {
+		return err
+	}
+	c.Cookie(&fiber.Cookie{Name: h.cfg.SessionCookie, Value: token, Path: "/", HTTPOnly: true,
+		Secure: h.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode, SessionOnly: true})
+	h.log.Info("Signed in.", "request_id", RequestID(c), "user_id", u.ID)
+	if u.MustChangePassword {
+		return redirectAfterPost(c, "/account/password")
+	}
+	return redirectAfterPost(c, next)
+}
+
+// LogoutCreate handles POST /logout.
+func (h *Handler) LogoutCreate(c *fiber.Ctx) error {
+	if v := ViewerOf(c); v != nil {
+		if err := h.store.RevokeSession(c.UserContext(), v.User.ID, v.Session.ID); err != nil {
+			return err
+		}
+		h.log.Info("Signed out.", "request_id", RequestID(c), "user_id", v.User.ID)
+	}
+	c.ClearCookie(h.cfg.SessionCookie)
+	return redirectAfterPost(c, "/login")
+}

@@ -1,0 +1,126 @@
+package handlers
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ksherdash/ksherdash/views"
+)
+
+// render writes comp with status. The body is buffered, so a failed render
+// sends nothing half-written.
+func render(c *fiber.Ctx, status int, comp templ.Component) error {
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	if err := comp.Render(c.UserContext(), c.Response().BodyWriter()); err != nil {
+		c.Response().ResetBody()
+		return fmt.Errorf("render: %w", err)
+	}
+	return nil
+}
+
+// isPartial: boosted and history-restore requests also send HX-Request but
+// need a whole page.
+func isPartial(c *fiber.Ctx) bool {
+	return c.Get("HX-Request") == "true" && c.Get("HX-Boosted") != "true" &&
+		c.Get("HX-History-Restore-Request") != "true"
+}
+
+// redirectAfterPost sends htmx to the URL with HX-Redirect (204) and plain
+// forms with 303 See Other.
+func redirectAfterPost(c *fiber.Ctx, to string) error {
+	if c.Get("HX-Request") == "true" {
+		c.Set("HX-Redirect", to)
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	return c.Redirect(to, fiber.StatusSeeOther)
+}
+
+// T translates id in the request's language.
+func (h *Handler) T(c *fiber.Ctx, id string) string {
+	return views.T(c.UserContext(), id)
+}
+
+// Localize puts the request's translator into its user context. web calls
+// it once per request, before the handler.
+func (h *Handler) Localize(c *fiber.Ctx) error {
+	h.setLanguage(c)
+	return c.Next()
+}
+
+// setLanguage chooses the request's language once: the person's choice, the
+// lang cookie, then Accept-Language.
+func (h *Handler) setLanguage(c *fiber.Ctx) {
+	if _, ok := c.Locals("lang_set").(bool); ok {
+		return
+	}
+	c.Locals("lang_set", true)
+	choice := c.Cookies("lang")
+	if v := ViewerOf(c); v != nil && v.User.Language != "" {
+		choice = v.User.Language
+	}
+	tr := h.i18n.For(choice, c.Get(fiber.HeaderAcceptLanguage))
+	c.SetUserContext(views.WithTranslator(c.UserContext(), tr))
+	c.Vary(fiber.HeaderAcceptLanguage)
+}
+
+// layout builds the shell's props for the request.
+func (h *Handler) layout(c *fiber.Ctx, titleID string) views.LayoutProps {
+	lp := views.LayoutProps{
+		Title:     h.T(c, titleID),
+		CSRF:      csrfToken(c),
+		Sandbox:   h.cfg.Sandbox,
+		RequestID: RequestID(c),
+		TimeZone:  h.cfg.Location.String(),
+	}
+	if v := ViewerOf(c); v != nil {
+		lp.User = &views.UserVM{Email: v.User.Email, Name: v.User.Name}
+	}
+	return lp
+}
+
+func csrfToken(c *fiber.Ctx) string {
+	t, _ := c.Locals(LocalCSRF).(string)
+	return t
+}
+
+// formatTime shows t in the account's zone with the zone named, e.g.
+// "2026-11-22 10:04 (Asia/Bangkok, +07)".
+func (h *Handler) formatTime(t time.Time) string {
+	lt := t.In(h.cfg.Location)
+	return lt.Format("2006-01-02 15:04") + " (" + h.cfg.Location.String() + ", " + lt.Format("-07") + ")"
+}
+
+// safeNext returns next when it is a local path (no scheme, no host, no
+// protocol-relative //), else "/": sign-in must not become an open redirect.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return "/"
+	}
+	return next
+}
+
+// RenderError renders an error page, or the error partial for htmx requests
+// (the layout swaps it into #flash). message, when empty, is the translation
+// of msgID.
+func (h *Handler) RenderError(c *fiber.Ctx, status int, msgID, message string) error {
+	h.setLanguage(c)
+	if message == "" {
+		message = h.T(c, msgID)
+	}
+	vm := views.ErrorVM{Status: status, Message: message, RequestID: RequestID(c)}
+	c.Response().ResetBody()
+	if isPartial(c) {
+		return render(c, status, views.ErrorPartial(vm))
+	}
+	return render(c, status, views.ErrorPage(h.layout(c, "error.title"), vm))
+}

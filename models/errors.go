@@ -1,0 +1,58 @@
+// Package models holds the domain types of ksherdash and their storage in
+// Postgres (through GORM). It knows nothing of HTTP or HTML.
+package models
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes of the application. web/errors.go maps each to an HTTP status.
+const (
+	ECONFLICT       = "conflict"
+	EINTERNAL       = "internal"
+	EINVALID        = "invalid"
+	ENOTFOUND       = "not_found"
+	EUNAUTHORIZED   = "unauthorized"
+	EFORBIDDEN      = "forbidden"
+	ETOOMANYREQUEST = "too_many_requests"
+)
+
+// Error is an application error with a code and a message safe to show to
+// the person who caused it.
+type Error struct {
+	Code    string
+	Message string
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string { return fmt.Sprintf("models error: code=%s message=%s", e.Code, e.Message) }
+
+// Errorf returns an *Error with the given code and formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
+// for any other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the human message of the first *Error in err's chain,
+// or "Internal error." for any other error.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}

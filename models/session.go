@@ -1,0 +1,110 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Session is a signed-in browser. The cookie holds a random token; the table
+// holds only its SHA-256 (ID).
+type Session struct {
+	ID         string
+	UserID     int64
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	IP         string
+	UserAgent  string
+	RevokedAt  *time.Time
+}
+
+// LogValue keeps the session id out of logs.
+func (s Session) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int64("user_id", s.UserID), slog.String("id", "[redacted]"))
+}
+
+// SessionPolicy holds the timeouts of sessions.
+type SessionPolicy struct {
+	Idle     time.Duration // a session unused this long ends (default 30 min)
+	Absolute time.Duration // a session ends this long after sign-in (default 12 h)
+}
+
+// touchEvery limits last_seen_at writes to one per minute per session.
+const touchEvery = time.Minute
+
+// SessionID returns the stored id of a cookie token.
+func SessionID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateSession starts a session for the user and returns the cookie token.
+func (s *Store) CreateSession(ctx context.Context, userID int64, ip, userAgent string, p SessionPolicy) (string, *Session, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, err
+	}
+	token := base64.RawURLEncoding.EncodeToString(b)
+	now := s.now()
+	if len(userAgent) > 300 {
+		userAgent = userAgent[:300]
+	}
+	sess := &Session{ID: SessionID(token), UserID: userID, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(p.Absolute), IP: ip, UserAgent: userAgent}
+	if err := s.db.WithContext(ctx).Create(sess).Error; err != nil {
+		return "", nil, fmt.Errorf("store: create session: %w", err)
+	}
+	return token, sess, nil
+}
+
+// ErrSessionEnded is returned by LookupSession for an unknown, revoked,
+// expired or idle session, or one whose person is disabled.
+var ErrSessionEnded = &Error{Code: EUNAUTHORIZED, Message: "Your session has ended. Please sign in again."}
+
+// LookupSession returns the live session of a cookie token and its person.
+// It records activity at most once a minute.
+func (s *Store) LookupSession(ctx context.Context, token string, p SessionPolicy) (*Session, *User, error) {
+	if token == "" {
+		return nil, nil, ErrSessionEnded
+	}
+	var sess Session
+	err := s.db.WithContext(ctx).Where("id = ? AND revoked_at IS NULL", SessionID(token)).Take(&sess).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil, ErrSessionEnded
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("store: lookup session: %w", err)
+	}
+	now := s.now()
+	if now.After(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) > p.Idle {
+		return nil, nil, ErrSessionEnded
+	}
+	u, err := s.FindUser(ctx, sess.UserID)
+	if err != nil {
+		return nil, nil, ErrSessionEnded
+	}
+	if u.DisabledAt != nil {
+		return nil, nil, ErrSessionEnded
+	}
+	if now.Sub(sess.LastSeenAt) > touchEvery {
+		sess.LastSeenAt = now
+		if err := s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen_at", now).Error; err != nil {
+			return nil, nil, fmt.Errorf("store: touch session: %w", err)
+		}
+	}
+	return &sess, u, nil
+}
+
+// RevokeSession ends one session of a person.
+func (s *Store) RevokeSession(ctx context.Context, userID int64, id string) error {
+	return s.db.WithContext(ctx).Model(&Session{}).
+		Where("id = ? AND user_id = ? AND revoked_at IS NULL", id, userID).Update("revoked_at", s.now()).Error
+}

@@ -1,0 +1,121 @@
+// Package web builds the Fiber application: middleware, the error handler,
+// static files and the single route table.
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+
+	"github.com/ksherdash/ksherdash/handlers"
+	"github.com/ksherdash/ksherdash/models"
+	"github.com/ksherdash/ksherdash/static"
+)
+
+// Deps is everything the web application needs.
+type Deps struct {
+	Log    *slog.Logger
+	Store  *models.Store
+	Config Config
+	// Sandbox, when set, is the built-in Ksher simulator mounted at /sandbox.
+	Sandbox http.Handler
+}
+
+// Config is the web part of the configuration.
+type Config struct {
+	SecretKey      []byte // master secret; subkeys are derived from it
+	HTTPS          bool   // BASE_URL is https: secure cookies, HSTS
+	Sandbox        bool
+	Location       *time.Location
+	Sessions       models.SessionPolicy
+	Logins         models.LoginPolicy
+	RequestTimeout time.Duration
+}
+
+// New returns the configured Fiber application.
+func New(d Deps) (*fiber.App, error) {
+	tr, err := newTranslators()
+	if err != nil {
+		return nil, err
+	}
+	if d.Config.RequestTimeout == 0 {
+		d.Config.RequestTimeout = 30 * time.Second
+	}
+	cookiePrefix := ""
+	if d.Config.HTTPS {
+		cookiePrefix = "__Host-" // bound to this exact host, https only
+	}
+	h := handlers.New(d.Log, d.Store, tr, handlers.Config{
+		Sandbox:       d.Config.Sandbox,
+		Sessions:      d.Config.Sessions,
+		Logins:        d.Config.Logins,
+		SessionCookie: cookiePrefix + "ksd_session",
+		SecureCookies: d.Config.HTTPS,
+		Location:      d.Config.Location,
+	})
+	m := &middleware{
+		log:           d.Log,
+		store:         d.Store,
+		h:             h,
+		sessions:      d.Config.Sessions,
+		sessionCookie: cookiePrefix + "ksd_session",
+		csrfCookie:    cookiePrefix + "ksd_csrf",
+		csrfKey:       deriveKey(d.Config.SecretKey, "csrf"),
+		https:         d.Config.HTTPS,
+		timeout:       d.Config.RequestTimeout,
+	}
+	app := fiber.New(fiber.Config{
+		AppName:               "ksherdash",
+		DisableStartupMessage: true,
+		ErrorHandler:          m.errorHandler,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          5 * time.Minute, // large exports stream for a while
+		IdleTimeout:           2 * time.Minute,
+		BodyLimit:             4 << 20,
+		ProxyHeader:           "",
+	})
+	app.Use(m.requestID, m.accessLog, m.securityHeaders)
+
+	// Probes and static files come before sessions: they never touch them.
+	app.Get("/healthz", h.Healthz)
+	app.Get("/readyz", h.Readyz)
+	assets, err := fs.Sub(static.FS, ".")
+	if err != nil {
+		return nil, err
+	}
+	app.Use("/static", func(c *fiber.Ctx) error {
+		// Names carry a content hash (?v=), so they can be cached for a year.
+		c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+		return c.Next()
+	}, filesystem.New(filesystem.Config{Root: http.FS(assets)}))
+	if d.Sandbox != nil {
+		sb := adaptor.HTTPHandler(d.Sandbox)
+		app.All("/sandbox", sb)
+		app.All("/sandbox/*", sb)
+	}
+	app.Use(m.timeoutContext, m.loadViewer, m.csrf, h.Localize)
+	routes(app, h, m)
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	return app, nil
+}
+
+// deriveKey derives an independent key for one purpose from the master secret.
+func deriveKey(secret []byte, purpose string) []byte {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("ksherdash/" + purpose))
+	return mac.Sum(nil)
+}
+
+// isExemptFromCSRF: Ksher's notifications and the simulator (which Ksher's
+// own SDKs call) are machine-to-machine endpoints with their own signatures.
+func isExemptFromCSRF(path string) bool {
+	return strings.HasPrefix(path, "/hooks/") || path == "/sandbox" || strings.HasPrefix(path, "/sandbox/")
+}

@@ -1,0 +1,63 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ksherdash/ksherdash/handlers"
+	"github.com/ksherdash/ksherdash/models"
+)
+
+// codes is the one map from application error codes to HTTP statuses.
+var codes = map[string]int{
+	models.ECONFLICT:       fiber.StatusConflict,
+	models.EINVALID:        fiber.StatusBadRequest,
+	models.ENOTFOUND:       fiber.StatusNotFound,
+	models.EUNAUTHORIZED:   fiber.StatusUnauthorized,
+	models.EFORBIDDEN:      fiber.StatusForbidden,
+	models.ETOOMANYREQUEST: fiber.StatusTooManyRequests,
+	models.EINTERNAL:       fiber.StatusInternalServerError,
+}
+
+// errorHandler renders every error: an error page, or a partial for htmx
+// (swapped into #flash by the layout's htmx config). Internal errors are
+// logged once; people see only "Internal error" and the request id.
+func (m *middleware) errorHandler(c *fiber.Ctx, err error) error {
+	status, msgID, message := fiber.StatusInternalServerError, "error.internal", ""
+	var fe *fiber.Error
+	switch {
+	case errors.Is(err, errCSRF):
+		status, msgID = fiber.StatusForbidden, "error.csrf"
+	case errors.As(err, &fe):
+		status = fe.Code
+		switch fe.Code {
+		case fiber.StatusNotFound, fiber.StatusMethodNotAllowed:
+			status, msgID = fiber.StatusNotFound, "error.not_found"
+		case fiber.StatusForbidden:
+			msgID = "error.forbidden"
+		case fiber.StatusTooManyRequests:
+			msgID = "error.too_many"
+		default:
+			message = fe.Message
+		}
+	default:
+		code := models.ErrorCode(err)
+		status = codes[code]
+		switch code {
+		case models.EINTERNAL:
+		case models.ENOTFOUND:
+			msgID = "error.not_found"
+		case models.EFORBIDDEN:
+			msgID = "error.forbidden"
+		default:
+			message = models.ErrorMessage(err)
+		}
+	}
+	if status >= 500 {
+		m.log.Error("Request failed.", "request_id", handlers.RequestID(c), "path", c.Path(), slog.Any("error", err))
+	}
+	return m.h.RenderError(c, status, msgID, message)
+}
+
