@@ -60,4 +60,3 @@ func (m *middleware) errorHandler(c *fiber.Ctx, err error) error {
 	}
 	return m.h.RenderError(c, status, msgID, message)
 }
-
