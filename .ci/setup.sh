@@ -104,8 +104,10 @@ step_apt() {
 		# Debian's node without its npm; a NodeSource node ships its own npm and never gets here.
 		missing+=(npm)
 	fi
-	# Headless Chromium runs without fonts, but screenshots of the e2e tests need one.
+	# Headless Chromium runs without fonts, but the e2e screenshots need one, and one
+	# with Thai glyphs for the Thai pages (DejaVu has none).
 	[[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+	[[ -e /usr/share/fonts/truetype/tlwg/Garuda.ttf ]] || missing+=(fonts-tlwg-garuda-ttf)
 	if ((${#missing[@]} == 0)); then
 		return 0
 	fi
