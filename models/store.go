@@ -33,16 +33,18 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 	}
 	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{
 		TranslateError: true,
-		// Parameterized logging keeps values, and so secrets, out of the SQL log.
-		Logger: logger.NewSlogLogger(log, logger.Config{
-			LogLevel: logger.Warn, ParameterizedQueries: true, IgnoreRecordNotFoundError: true,
-			SlowThreshold: 500 * time.Millisecond,
-		}),
+		// Silent while connecting: the caller reports a failure in one line.
+		Logger:  logger.Discard,
 		NowFunc: func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	// Parameterized logging keeps values, and so secrets, out of the SQL log.
+	db.Logger = logger.NewSlogLogger(log, logger.Config{
+		LogLevel: logger.Warn, ParameterizedQueries: true, IgnoreRecordNotFoundError: true,
+		SlowThreshold: 500 * time.Millisecond,
+	})
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

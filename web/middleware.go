@@ -92,7 +92,12 @@ func (m *middleware) timeoutContext(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), m.timeout)
 	defer cancel()
 	c.SetUserContext(ctx)
-	return c.Next()
+	// Errors are rendered here, while the context (which carries the
+	// request's language) is still live.
+	if err := c.Next(); err != nil {
+		return c.App().ErrorHandler(c, err)
+	}
+	return nil
 }
 
 // loadViewer attaches the signed-in person, if any, to the request.
