@@ -3,8 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"io"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
