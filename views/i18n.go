@@ -8,10 +8,11 @@ import (
 	"embed"
 )
 
-// Locales holds the message catalogs (locales/en.json, locales/th.json).
+// Locales holds the message catalogs, one folder per language and one file
+// per area of the product (locales/en/core.json, locales/th/core.json, ...).
 // Every user-facing string of the views is an id in them.
 //
-//go:embed locales/*.json
+//go:embed locales
 var Locales embed.FS
 
 // Translator turns message ids into text in one language.

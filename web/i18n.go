@@ -42,48 +42,48 @@ func (t *translator) T(id string, data map[string]any) string {
 	return s
 }
 
-// newTranslators loads views.Locales: English first (the fallback), then Thai.
+// newTranslators loads views.Locales: English (the fallback) and every
+// other language folder.
 func newTranslators() (*translators, error) {
 	bundle := i18n.NewBundle(language.English)
 	bundle.RegisterUnmarshalFunc("json", json.Unmarshal)
-	files, err := fs.Glob(views.Locales, "locales/*.json")
+	files, err := fs.Glob(views.Locales, "locales/*/*.json")
 	if err != nil {
 		return nil, err
 	}
 	ts := &translators{byLang: map[string]*translator{}}
 	ts.tags = []language.Tag{language.English}
+	plain := map[string]map[string]string{}
 	for _, f := range files {
 		b, err := fs.ReadFile(views.Locales, f)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := bundle.ParseMessageFileBytes(b, f); err != nil {
+		lang := path.Base(path.Dir(f))
+		// go-i18n takes the language from the file name: name it after the folder.
+		if _, err := bundle.ParseMessageFileBytes(b, lang+".json"); err != nil {
 			return nil, fmt.Errorf("i18n: %s: %w", f, err)
 		}
-		lang := strings.TrimSuffix(path.Base(f), ".json")
-		if lang != "en" {
-			ts.tags = append(ts.tags, language.Make(lang))
+		var ids map[string]string
+		if err := json.Unmarshal(b, &ids); err != nil {
+			return nil, fmt.Errorf("i18n: %s: %w", f, err)
+		}
+		if plain[lang] == nil {
+			plain[lang] = map[string]string{}
+			if lang != "en" {
+				ts.tags = append(ts.tags, language.Make(lang))
+			}
+		}
+		for id, text := range ids {
+			if !strings.Contains(text, "{{") {
+				plain[lang][id] = text
+			}
 		}
 	}
 	ts.matcher = language.NewMatcher(ts.tags)
 	for _, tag := range ts.tags {
 		base, _ := tag.Base()
-		loc := i18n.NewLocalizer(bundle, tag.String())
-		tr := &translator{lang: base.String(), loc: loc, plain: map[string]string{}}
-		var ids map[string]string
-		b, err := fs.ReadFile(views.Locales, "locales/"+base.String()+".json")
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(b, &ids); err != nil {
-			return nil, err
-		}
-		for id, text := range ids {
-			if !strings.Contains(text, "{{") {
-				tr.plain[id] = text
-			}
-		}
-		ts.byLang[tr.lang] = tr
+		ts.byLang[base.String()] = &translator{lang: base.String(), loc: i18n.NewLocalizer(bundle, tag.String()), plain: plain[base.String()]}
 	}
 	return ts, nil
 }

@@ -16,14 +16,23 @@ import (
 // and the catalogs have the same ids.
 func TestCatalogsComplete(t *testing.T) {
 	catalogs := map[string]map[string]string{}
-	files, _ := fs.Glob(views.Locales, "locales/*.json")
+	files, _ := fs.Glob(views.Locales, "locales/*/*.json")
 	for _, f := range files {
 		b, _ := fs.ReadFile(views.Locales, f)
 		var m map[string]string
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		catalogs[filepath.Base(f)] = m
+		lang := filepath.Base(filepath.Dir(f))
+		if catalogs[lang] == nil {
+			catalogs[lang] = map[string]string{}
+		}
+		for id, text := range m {
+			if _, dup := catalogs[lang][id]; dup {
+				t.Errorf("%s: id %q defined twice", lang, id)
+			}
+			catalogs[lang][id] = text
+		}
 	}
 	if len(catalogs) < 2 {
 		t.Fatalf("catalogs = %d, want en and th", len(catalogs))
