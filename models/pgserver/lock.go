@@ -67,17 +67,21 @@ func recordSocketDir(f *os.File, sockDir string) {
 	_, _ = f.WriteAt(fmt.Appendf(nil, "%d\n%s\n", os.Getpid(), sockDir), 0)
 }
 
-// removeStaleSocketDir removes the socket directory of a holder that died
-// without Stop, if it still looks like one of ours: a real directory (not a
-// symlink) named like ours under /tmp and owned by uid (the user that runs
-// postgres). Holding the lock proves that holder is gone.
-func removeStaleSocketDir(dir string, uid int) {
+// removeStaleSocketDir removes the socket directory of a lock holder that
+// died without Stop, if it still looks like one of ours: a real directory
+// (not a symlink) named like ours under /tmp and owned by the user that runs
+// postgres. Holding the lock proves that holder is gone.
+func removeStaleSocketDir(dir string) {
 	if filepath.Dir(dir) != "/tmp" || !strings.HasPrefix(filepath.Base(dir), sockDirPrefix) {
 		return
 	}
 	fi, err := os.Lstat(dir)
 	if err != nil || !fi.IsDir() {
 		return
+	}
+	uid := os.Geteuid()
+	if as, err := lookupRunAs(); err == nil && as.cred != nil {
+		uid = int(as.cred.Uid)
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != uid {
 		return

@@ -113,11 +113,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	if prevSockDir != "" {
-		uid, _ := as.owner()
-		if uid < 0 {
-			uid = os.Geteuid()
-		}
-		removeStaleSocketDir(prevSockDir, uid)
+		removeStaleSocketDir(prevSockDir)
 	}
 
 	s := &Server{log: o.Logger, dataDir: dataDir, port: o.Port, lock: lock}
@@ -331,6 +327,32 @@ func (s *Server) stopPostgres() error {
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL) // the whole process group
 	<-s.exited
 	return errors.New("pgserver: postgres ignored SIGINT and SIGQUIT; killed it")
+}
+
+// Remove deletes the data directory dir of a server that no longer runs,
+// and the socket directory that server left behind if it was killed before
+// its Stop. It fails with ErrLocked while a server uses dir, and does
+// nothing if dir does not exist.
+func Remove(dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("pgserver: %w", err)
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	lock, prevSockDir, err := lockDataDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock(lock)
+	if prevSockDir != "" {
+		removeStaleSocketDir(prevSockDir)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("pgserver: %w", err)
+	}
+	return nil
 }
 
 // makeDataDir creates dir (0700; missing parents 0755 so that the postgres

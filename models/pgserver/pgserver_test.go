@@ -329,3 +329,44 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+func TestRemove(t *testing.T) {
+	requireBinaries(t)
+	dir := newDataDir(t)
+	s := mustStart(t, Options{DataDir: dir, Fast: true})
+	if err := Remove(dir); !errors.Is(err, ErrLocked) {
+		t.Errorf("Remove() of a running server's dir = %v, want %v", err, ErrLocked)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Pretend the last server was killed: its socket dir is still there.
+	as, err := lookupRunAs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sockDir, err := os.MkdirTemp("/tmp", sockDirPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	if err := as.chown(sockDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ksherdash.lock"), []byte("999999\n"+sockDir+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := Remove(dir); err != nil {
+		t.Fatalf("Remove() = %v, want nil", err)
+	}
+	for _, d := range []string{dir, sockDir} {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after Remove: stat error = %v, want %v", d, err, os.ErrNotExist)
+		}
+	}
+	if err := Remove(dir); err != nil {
+		t.Errorf("Remove() of a missing dir = %v, want nil", err)
+	}
+}
