@@ -370,3 +370,33 @@ func TestRemove(t *testing.T) {
 		t.Errorf("Remove() of a missing dir = %v, want nil", err)
 	}
 }
+
+// TestStartWithStalePostmasterPid: a crash can leave postmaster.pid behind;
+// postgres itself sees that its pid is gone and starts anyway.
+func TestStartWithStalePostmasterPid(t *testing.T) {
+	requireBinaries(t)
+	dir := newDataDir(t)
+	s := mustStart(t, Options{DataDir: dir, Fast: true})
+	pidFile := filepath.Join(dir, "data", "postmaster.pid")
+	stale, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pidFile, stale, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	as, _ := lookupRunAs()
+	if err := as.chown(pidFile); err != nil {
+		t.Fatal(err)
+	}
+
+	s = mustStart(t, Options{DataDir: dir, Fast: true})
+	var one int
+	mustQueryRow(t, s.DSN("postgres"), "SELECT 1", &one)
+	if one != 1 {
+		t.Errorf("SELECT 1 = %d, want 1", one)
+	}
+}
