@@ -235,7 +235,9 @@ func TestV3Capabilities(t *testing.T) {
 			want: map[string]string{"appid": testMid},
 			reply: map[string]any{"mobile": "0917804190", "mch_id": "35000", "account_type": "Test", "business_mode": "online",
 				"mch_appid": testMid, "allow_partial_refund": "Y", "mch_name": map[string]any{"merchant_name": "Shop", "mch_brief_name": "S"}},
-			call: func(c *gateway.Client) (any, error) { return c.Merchant.Info(ctx, &gateway.MerchantInfoParams{Mid: testMid}) },
+			call: func(c *gateway.Client) (any, error) {
+				return c.Merchant.Info(ctx, &gateway.MerchantInfoParams{Mid: testMid})
+			},
 			check: func(t *testing.T, got any) {
 				m := got.(*gateway.MerchantInfo)
 				if !m.Test || !m.AllowPartialRefund || m.Name != "Shop" || m.MerchantID != "35000" || len(m.SignedFields) != 5 {
