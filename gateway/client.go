@@ -418,7 +418,10 @@ type attemptError struct {
 	transient bool
 }
 
+// Error implements error.
 func (a *attemptError) Error() string { return a.err.Error() }
+
+// Unwrap returns the *Error.
 func (a *attemptError) Unwrap() error { return a.err }
 
 func transientErr(e *Error) error { return &attemptError{err: e, transient: true} }

@@ -53,7 +53,7 @@ func (s *PaymentLinkService) Get(ctx context.Context, p *PaymentLinkGetParams) (
 
 // Cancel closes an unpaid link (v3 cancel_order; vip DELETE
 // /api/v1/redirect/orders/{id}, UNCONFIRMED: Ksher's own example server
-// marks it "not supported yet", and a 404/405/501 answer is reported as
+// marks it "not supported yet"; a 405/501 answer is reported as
 // KindUnsupported). Not retried.
 func (s *PaymentLinkService) Cancel(ctx context.Context, p *PaymentLinkCancelParams) (*PaymentLink, error) {
 	if p == nil {

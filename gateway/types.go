@@ -143,7 +143,7 @@ type PaymentLink struct {
 	URL string
 	// Amount in minor units, and its currency.
 	Amount   int64
-	Currency string
+	Currency string // ISO 4217 currency of the amount
 	// Channel the payer chose, once paid.
 	Channel string
 	// KsherOrderID is Ksher's order number (v3 ksher_order_no, vip
@@ -174,8 +174,8 @@ type OrderGetParams struct {
 	Mid string
 	// MerchantOrderID, KsherOrderID, ChannelOrderID: set exactly one.
 	MerchantOrderID *string
-	KsherOrderID    *string
-	ChannelOrderID  *string
+	KsherOrderID    *string // Ksher's order number
+	ChannelOrderID  *string // the wallet's order number
 	// Type is the vip order family (default redirect).
 	Type OrderType
 }
@@ -188,22 +188,22 @@ type Order struct {
 	// MerchantOrderID, KsherOrderID, ChannelOrderID and (vip)
 	// GatewayOrderID identify the order.
 	MerchantOrderID string
-	KsherOrderID    string
-	ChannelOrderID  string
-	GatewayOrderID  string
+	KsherOrderID    string // Ksher's order number
+	ChannelOrderID  string // the wallet's order number
+	GatewayOrderID  string // the vip gateway's id
 	// Channel used to pay.
 	Channel string
 	// Amount in minor units, and its currency.
 	Amount   int64
-	Currency string
+	Currency string // ISO 4217 currency of the amount
 	// PaidAmount/PaidCurrency is what the payer was charged in the wallet
 	// currency (v3 cash_fee/cash_fee_type), Rate the FX rate text.
 	PaidAmount   int64
-	PaidCurrency string
-	Rate         string
+	PaidCurrency string // currency of PaidAmount
+	Rate         string // FX rate text
 	// PaidAt is v3 time_end as sent; OrderDate is vip order_date as sent.
 	PaidAt    string
-	OrderDate string
+	OrderDate string // vip order_date as sent
 	// Kind is "Sale" or "Refund" on vip order objects.
 	Kind string
 	// Status is the normalized state.
@@ -226,7 +226,7 @@ type RefundCreateParams struct {
 	// vip: MerchantOrderID, the path id). For v3 payment links refund the
 	// link's PayOrderID (as MerchantOrderID) or its KsherOrderID.
 	MerchantOrderID *string
-	KsherOrderID    *string
+	KsherOrderID    *string // Ksher's order number
 	// RefundID is your unique refund number (v3 mch_refund_no, vip
 	// refund_order_id).
 	RefundID string
@@ -256,7 +256,7 @@ type RefundGetParams struct {
 	// MerchantOrderID or KsherOrderID of the refunded order (v3 requires
 	// one; on vip it is used when the refund record itself cannot be found).
 	MerchantOrderID *string
-	KsherOrderID    *string
+	KsherOrderID    *string // Ksher's order number
 	// Type is the vip order family (default redirect).
 	Type OrderType
 }
@@ -269,17 +269,17 @@ type Refund struct {
 	// RefundID is your refund number; KsherRefundID and ChannelRefundID are
 	// Ksher's and the wallet's.
 	RefundID        string
-	KsherRefundID   string
-	ChannelRefundID string
+	KsherRefundID   string // Ksher's refund number
+	ChannelRefundID string // the wallet's refund number
 	// MerchantOrderID and KsherOrderID of the refunded order.
 	MerchantOrderID string
-	KsherOrderID    string
+	KsherOrderID    string // Ksher's order number
 	// Amount refunded by this refund (positive, minor units).
 	Amount int64
 	// OrderAmount is the order total and RefundedTotal the sum of all its
 	// refunds, when Ksher reports them (v3 refund_query), else 0.
 	OrderAmount   int64
-	RefundedTotal int64
+	RefundedTotal int64 // sum of the order's refunds
 	// Currency of the amounts.
 	Currency string
 	// RefundedAt as sent by Ksher.
@@ -364,10 +364,10 @@ type Transaction struct {
 	Mid string
 	// MerchantOrderID (order_id) and KsherOrderID (ksher_order_id).
 	MerchantOrderID string
-	KsherOrderID    string
+	KsherOrderID    string // Ksher's order number
 	// Amount in minor units (UNCONFIRMED for vip reports), and currency.
 	Amount   int64
-	Currency string
+	Currency string // ISO 4217 currency of the amount
 	// Channel paid with.
 	Channel string
 	// Type as sent ("PAY"; refunds presumably "REFUND").
@@ -417,7 +417,7 @@ type QRParams struct {
 	MerchantOrderID string
 	// Amount in minor units and Currency (default THB).
 	Amount   int64
-	Currency string
+	Currency string // ISO 4217 currency of the amount
 	// Channel, one of promptpay, alipay, wechat, truemoney ...
 	Channel string
 	// NotifyURL, RedirectURL, Product, Attach, OperatorID, DeviceID are
@@ -432,8 +432,8 @@ type QRCode struct {
 	Mid string
 	// MerchantOrderID, KsherOrderID and (vip) GatewayOrderID.
 	MerchantOrderID string
-	KsherOrderID    string
-	GatewayOrderID  string
+	KsherOrderID    string // Ksher's order number
+	GatewayOrderID  string // the vip gateway's id
 	// Payload is the EMVCo/PromptPay text to render as a QR (v3 code_url),
 	// empty on vip.
 	Payload string
@@ -442,8 +442,8 @@ type QRCode struct {
 	ImageDataURL string
 	// Amount, Currency and Channel of the order.
 	Amount   int64
-	Currency string
-	Channel  string
+	Currency string // ISO 4217 currency of the amount
+	Channel  string // payment channel
 	// Status is normally StatusPending.
 	Status Status
 }
@@ -458,7 +458,7 @@ type ChargeParams struct {
 	MerchantOrderID string
 	// Amount in minor units and Currency (default THB).
 	Amount   int64
-	Currency string
+	Currency string // ISO 4217 currency of the amount
 	// Channel (wechat, alipay, alipayplus, truemoney, airpay, linepay).
 	Channel string
 	// AuthCode is the code scanned from the payer.
@@ -477,16 +477,16 @@ type Charge struct {
 	Mid string
 	// MerchantOrderID, KsherOrderID, ChannelOrderID, GatewayOrderID.
 	MerchantOrderID string
-	KsherOrderID    string
-	ChannelOrderID  string
-	GatewayOrderID  string
+	KsherOrderID    string // Ksher's order number
+	ChannelOrderID  string // the wallet's order number
+	GatewayOrderID  string // the vip gateway's id
 	// Amount, Currency, Channel of the order; PaidAmount/PaidCurrency in
 	// the wallet's currency (v3).
 	Amount       int64
-	Currency     string
-	Channel      string
-	PaidAmount   int64
-	PaidCurrency string
+	Currency     string // ISO 4217 currency of the amount
+	Channel      string // payment channel
+	PaidAmount   int64  // amount in the wallet's currency
+	PaidCurrency string // currency of PaidAmount
 	// PaidAt as sent.
 	PaidAt string
 	// Status: StatusPaid, StatusNotSure or StatusUnknown (declines are
@@ -501,8 +501,8 @@ type ReverseParams struct {
 	Mid string
 	// MerchantOrderID, KsherOrderID, ChannelOrderID: set one.
 	MerchantOrderID *string
-	KsherOrderID    *string
-	ChannelOrderID  *string
+	KsherOrderID    *string // Ksher's order number
+	ChannelOrderID  *string // the wallet's order number
 	// Channel of the order (some integrations require it).
 	Channel *string
 	// OperatorID is optional.
@@ -516,7 +516,7 @@ type Reversal struct {
 	Mid string
 	// MerchantOrderID and KsherOrderID of the reversed order.
 	MerchantOrderID string
-	KsherOrderID    string
+	KsherOrderID    string // Ksher's order number
 	// Status is StatusReversed on success.
 	Status Status
 }
@@ -541,13 +541,13 @@ type MerchantInfo struct {
 	Mid string
 	// AppID (mch_appid) and MerchantID (mch_id).
 	AppID      string
-	MerchantID string
+	MerchantID string // mch_id
 	// Name and BriefName from mch_name (unsigned).
 	Name, BriefName string
 	// AccountType is "Formal" or "Test"; Test reports whether it is a test
 	// account.
 	AccountType string
-	Test        bool
+	Test        bool // AccountType is Test
 	// BusinessMode is "online" or "offline".
 	BusinessMode string
 	// Mobile of the merchant.
@@ -579,12 +579,12 @@ type Notification struct {
 	MerchantOrderID string
 	// KsherOrderID, PayOrderID, ChannelOrderID, Channel (v3).
 	KsherOrderID   string
-	PayOrderID     string
-	ChannelOrderID string
-	Channel        string
+	PayOrderID     string // v3 pay_mch_order_no of a payment link
+	ChannelOrderID string // the wallet's order number
+	Channel        string // payment channel
 	// Amount and Currency (v3 total_fee, fee_type).
 	Amount   int64
-	Currency string
+	Currency string // ISO 4217 currency of the amount
 	// PaidAt as sent (v3 time_end).
 	PaidAt string
 	// Message is the vip message ("Order Paid", ...).
