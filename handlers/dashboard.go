@@ -6,57 +6,45 @@ import (
 	"github.com/ksherdash/ksherdash/views"
 )
 
-// DashboardShow handles GET /.
-func (h *Handler) DashboardShow(c *fiber.Ctx) error {
+// HomeShow handles GET /: opens the mid the person worked on last (or their
+// first), or explains that they have none yet.
+func (h *Handler) HomeShow(c *fiber.Ctx) error {
 	v := ViewerOf(c)
-	ms, err := h.store.Memberships(c.UserContext(), v.User.ID)
+	access, err := h.store.Access(c.UserContext(), v.User)
 	if err != nil {
 		return err
 	}
-	vm := views.DashboardVM{Name: v.User.Name, SignedInAt: h.formatTime(v.Session.CreatedAt), IsOwner: v.User.IsOwner}
+	if len(access) > 0 {
+		to := access[0].Mid.Mid
+		for _, a := range access {
+			if a.Mid.Mid == v.User.LastMid {
+				to = a.Mid.Mid
+			}
+		}
+		if v.User.LastMid == "all" && len(access) > 1 {
+			to = "all"
+		}
+		return c.Redirect("/m/"+to, fiber.StatusSeeOther)
+	}
+	return render(c, fiber.StatusOK, views.DashboardPage(h.layout(c, "dashboard.title"), h.dashboardVM(c)))
+}
+
+// DashboardShow handles GET /m/:mid.
+func (h *Handler) DashboardShow(c *fiber.Ctx) error {
+	return render(c, fiber.StatusOK, views.DashboardPage(h.layout(c, "dashboard.title"), h.dashboardVM(c)))
+}
+
+func (h *Handler) dashboardVM(c *fiber.Ctx) views.DashboardVM {
+	v := ViewerOf(c)
+	vm := views.DashboardVM{Name: v.User.Name, SignedInAt: h.formatTime(v.Session.CreatedAt)}
 	if vm.Name == "" {
 		vm.Name = v.User.Email
 	}
-	for _, m := range ms {
-		vm.Mids = append(vm.Mids, m.Mid+" ("+m.Role+")")
-	}
-	return render(c, fiber.StatusOK, views.DashboardPage(h.layout(c, "dashboard.title"), vm))
-}
-
-// LanguageSet handles GET /lang?to=en|th: remembers the choice (on the
-// person when signed in, in a cookie otherwise) and goes back. A GET because
-// it is a harmless preference, linked from every page's footer.
-func (h *Handler) LanguageSet(c *fiber.Ctx) error {
-	to := c.Query("to")
-	if to != "en" && to != "th" {
-		to = ""
-	}
-	c.Cookie(&fiber.Cookie{Name: "lang", Value: to, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
-		Secure: h.cfg.SecureCookies, MaxAge: 365 * 24 * 3600})
-	if v := ViewerOf(c); v != nil {
-		if err := h.store.SetLanguage(c.UserContext(), v.User.ID, to); err != nil {
-			return err
+	if sc := ScopeOf(c); sc != nil {
+		vm.Mid = sc.Mid
+		for _, a := range sc.Access {
+			vm.Mids = append(vm.Mids, views.MidRole{Mid: a.Mid.Mid, Label: a.Mid.Label(), Role: a.Role, URL: "/m/" + a.Mid.Mid})
 		}
 	}
-	back := "/"
-	if ref := c.Get(fiber.HeaderReferer); ref != "" {
-		if u, err := parseLocal(ref, c.Hostname()); err == nil {
-			back = u
-		}
-	}
-	return c.Redirect(back, fiber.StatusSeeOther)
-}
-
-// Healthz handles GET /healthz: the process is up.
-func (h *Handler) Healthz(c *fiber.Ctx) error {
-	return c.SendString("ok")
-}
-
-// Readyz handles GET /readyz: the database answers.
-func (h *Handler) Readyz(c *fiber.Ctx) error {
-	if err := h.store.Ping(c.UserContext()); err != nil {
-		h.log.Warn("Database not ready.", "request_id", RequestID(c), slogErr(err))
-		return c.Status(fiber.StatusServiceUnavailable).SendString("database unreachable")
-	}
-	return c.SendString("ready")
+	return vm
 }

@@ -23,6 +23,9 @@ type Store interface {
 	SetPassword(ctx context.Context, userID int64, pw string, keepSessionID string) error
 	SetLanguage(ctx context.Context, userID int64, lang string) error
 	Memberships(ctx context.Context, userID int64) ([]models.Membership, error)
+	Access(ctx context.Context, u *models.User) ([]models.MidAccess, error)
+	SetLastMid(ctx context.Context, userID int64, mid string) error
+	Audit(ctx context.Context, who models.Actor, action, target, mid string, details map[string]any) error
 }
 
 // Translators gives the translator for a request's language.

@@ -30,6 +30,12 @@ func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 			return err
 		}
 		h.log.Info("Sign-in refused.", "request_id", RequestID(c), "ip", c.IP(), "throttled", status == fiber.StatusTooManyRequests)
+		who := actor(c)
+		who.Email = email
+		if err := h.store.Audit(c.UserContext(), who, models.AuditLoginFailed, email, "",
+			map[string]any{"throttled": status == fiber.StatusTooManyRequests}); err != nil {
+			return err
+		}
 		return render(c, status, views.LoginPage(h.layout(c, "login.title"), vm))
 	}
 	token, _, err := h.store.CreateSession(c.UserContext(), u.ID, c.IP(), c.Get(fiber.HeaderUserAgent), h.cfg.Sessions)
@@ -39,6 +45,11 @@ func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 	c.Cookie(&fiber.Cookie{Name: h.cfg.SessionCookie, Value: token, Path: "/", HTTPOnly: true,
 		Secure: h.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode, SessionOnly: true})
 	h.log.Info("Signed in.", "request_id", RequestID(c), "user_id", u.ID)
+	who := actor(c)
+	who.UserID, who.Email = u.ID, u.Email
+	if err := h.store.Audit(c.UserContext(), who, models.AuditLogin, u.Email, "", nil); err != nil {
+		return err
+	}
 	if u.MustChangePassword {
 		return redirectAfterPost(c, "/account/password")
 	}
@@ -52,6 +63,9 @@ func (h *Handler) LogoutCreate(c *fiber.Ctx) error {
 			return err
 		}
 		h.log.Info("Signed out.", "request_id", RequestID(c), "user_id", v.User.ID)
+		if err := h.audit(c, models.AuditLogout, v.User.Email, "", nil); err != nil {
+			return err
+		}
 	}
 	c.ClearCookie(h.cfg.SessionCookie)
 	return redirectAfterPost(c, "/login")

@@ -40,5 +40,8 @@ func (h *Handler) PasswordUpdate(c *fiber.Ctx) error {
 		return err
 	}
 	h.log.Info("Password changed.", "request_id", RequestID(c), "user_id", v.User.ID)
+	if err := h.audit(c, models.AuditPasswordChange, v.User.Email, "", nil); err != nil {
+		return err
+	}
 	return redirectAfterPost(c, "/")
 }

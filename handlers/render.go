@@ -9,6 +9,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/views"
 )
 
@@ -79,7 +80,26 @@ func (h *Handler) layout(c *fiber.Ctx, titleID string) views.LayoutProps {
 		TimeZone:  h.cfg.Location.String(),
 	}
 	if v := ViewerOf(c); v != nil {
-		lp.User = &views.UserVM{Email: v.User.Email, Name: v.User.Name}
+		lp.User = &views.UserVM{Email: v.User.Email, Name: v.User.Name, IsOwner: v.User.IsOwner}
+		sc := ScopeOf(c)
+		var access []models.MidAccess
+		if sc != nil {
+			access, lp.CurrentMid = sc.Access, sc.Mid
+		} else if a, err := h.store.Access(c.UserContext(), v.User); err == nil {
+			access = a
+		} else {
+			h.log.Warn("Cannot list mids for the switcher.", "request_id", RequestID(c), slogErr(err))
+		}
+		lp.Mids = switcher(c, access, sc)
+		lp.CanManagePeople = v.User.IsOwner
+		for _, a := range access {
+			if models.Can(a.Role, models.ActManagePeople) {
+				lp.CanManagePeople = true
+			}
+			if models.Can(a.Role, models.ActViewAudit) {
+				lp.CanViewAudit = true
+			}
+		}
 	}
 	return lp
 }

@@ -20,9 +20,10 @@ import (
 // Store is the Postgres-backed storage of ksherdash. Every public method takes
 // a context and is safe for concurrent use.
 type Store struct {
-	db  *gorm.DB
-	log *slog.Logger
-	now func() time.Time
+	db      *gorm.DB
+	log     *slog.Logger
+	now     func() time.Time
+	sealKey []byte
 }
 
 // Open connects to the database at dsn (a URL or keyword/value string) and
@@ -173,6 +174,8 @@ func notFoundOr(err error, what string) error {
 		return Errorf(ENOTFOUND, "%s not found.", what)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return Errorf(ECONFLICT, "%s already exists.", what)
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		return Errorf(EINVALID, "%s refers to something that does not exist (an unknown mid?).", what)
 	}
 	return err
 }

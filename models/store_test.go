@@ -25,7 +25,23 @@ func MustStore(tb testing.TB) *models.Store {
 	if _, err := s.Migrate(context.Background(), migrations.FS); err != nil {
 		tb.Fatal(err)
 	}
+	s.SetSecretKey([]byte("test secret key, at least 32 characters"))
 	return s
+}
+
+// MustAccount creates a vip account with the given mids.
+func MustAccount(tb testing.TB, s *models.Store, name string, mids ...string) *models.MerchantAccount {
+	tb.Helper()
+	in := models.AccountInput{Name: name, APIKind: models.APIVIP, BaseURL: "https://sandbox.vip.ksher.net",
+		Credentials: &models.Credentials{Token: "tok-" + name}}
+	for _, m := range mids {
+		in.Mids = append(in.Mids, models.Mid{Mid: m})
+	}
+	a, err := s.SaveAccount(context.Background(), 0, in)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
 }
 
 func TestMigrateIsIdempotentAndRefusesNewerSchema(t *testing.T) {
@@ -97,7 +113,12 @@ func TestCreateUserValidatesAndRejectsDuplicates(t *testing.T) {
 			}
 		})
 	}
-	n := models.NewUser{Email: "sup@example.com", Password: "long enough pw", Role: models.RoleSupport, Mids: []string{"mch1", "mch2"}}
+	n := models.NewUser{Email: "sup@example.com", Password: "long enough pw", Role: models.RoleSupport, Mids: []string{"mch1", "mch9"}}
+	if _, err := s.CreateUser(ctx, n); models.ErrorCode(err) != models.EINVALID {
+		t.Errorf("unknown mid: code = %q, want invalid", models.ErrorCode(err))
+	}
+	MustAccount(t, s, "A", "mch1", "mch2")
+	n.Mids = []string{"mch1", "mch2"}
 	u, err := s.CreateUser(ctx, n)
 	if err != nil {
 		t.Fatal(err)

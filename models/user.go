@@ -42,6 +42,9 @@ type User struct {
 	MustChangePassword bool
 	Language           string
 	TimeZone           string
+	LastMid            string
+	TOTPSecret         []byte `json:"-"`
+	TOTPEnabledAt      *time.Time
 	DisabledAt         *time.Time
 	CreatedAt          time.Time
 	UpdatedAt          time.Time

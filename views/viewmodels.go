@@ -13,13 +13,17 @@ type LayoutProps struct {
 	Mids       []MidOption
 	Flash      *Flash
 	RequestID  string
+	// Navigation to account-wide pages the person may open.
+	CanManagePeople bool
+	CanViewAudit    bool
 	TimeZone   string // the account's zone, named in the footer
 }
 
 // UserVM is the signed-in person as the header shows them.
 type UserVM struct {
-	Email string
-	Name  string
+	Email   string
+	Name    string
+	IsOwner bool
 }
 
 // MidOption is one entry of the mid switcher.
@@ -42,12 +46,21 @@ type LoginVM struct {
 	Next  string
 }
 
-// DashboardVM is the home page.
+// DashboardVM is a mid's home page (or /m/all, or the page of a person
+// without any mid yet).
 type DashboardVM struct {
 	Name       string
 	SignedInAt string // formatted in the account's zone, zone named
-	Mids       []string
-	IsOwner    bool
+	Mid        string // "" when the person has no mid, "all" for every mid
+	Mids       []MidRole
+}
+
+// MidRole is one of the person's mids with their role on it.
+type MidRole struct {
+	Mid   string
+	Label string
+	Role  string
+	URL   string
 }
 
 // PasswordVM is the change-password form.

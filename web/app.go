@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -38,6 +39,10 @@ type Config struct {
 	Sessions       models.SessionPolicy
 	Logins         models.LoginPolicy
 	RequestTimeout time.Duration
+	// ExposeAuthz makes authorize mark requests it let through with the
+	// header X-Ksd-Authz: ok. Tests only: the route x role matrix test tells
+	// "refused by the permission check" from "refused by the handler".
+	ExposeAuthz bool
 }
 
 // New returns the configured Fiber application.
@@ -71,6 +76,7 @@ func New(d Deps) (*fiber.App, error) {
 		csrfKey:       deriveKey(d.Config.SecretKey, "csrf"),
 		https:         d.Config.HTTPS,
 		timeout:       d.Config.RequestTimeout,
+		exposeAuthz:   d.Config.ExposeAuthz,
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "ksherdash",
@@ -102,9 +108,21 @@ func New(d Deps) (*fiber.App, error) {
 		app.All("/sandbox/*", sb)
 	}
 	app.Use(m.timeoutContext, m.loadViewer, m.csrf, h.Localize)
-	routes(app, h, m)
+	r := &router{app: app, m: m}
+	routes(r, h)
+	routeTables.Store(app, r.rules)
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app, nil
+}
+
+// routeTables remembers each app's route table, for RouteTable.
+var routeTables sync.Map
+
+// RouteTable returns the rules app was built with (for tests and docs).
+func RouteTable(app *fiber.App) []Rule {
+	rules, _ := routeTables.Load(app)
+	r, _ := rules.([]Rule)
+	return r
 }
 
 // deriveKey derives an independent key for one purpose from the master secret.

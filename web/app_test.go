@@ -44,11 +44,28 @@ func newTestEnv(t *testing.T) *testEnv {
 	if _, err := store.Migrate(ctx, migrations.FS); err != nil {
 		t.Fatal(err)
 	}
+	store.SetSecretKey([]byte(strings.Repeat("x", 32)))
+	mustAccount(t, store, "Demo", "mch35000", "mch35001")
 	u, err := store.CreateUser(ctx, models.NewUser{Email: "fin@example.com", Name: "Fin", Password: testPassword, Role: models.RoleFinance, Mids: []string{"mch35000"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &testEnv{store: store, app: mustApp(t, store, log), logs: logs, user: u}
+}
+
+// mustAccount creates a vip merchant account with the given mids.
+func mustAccount(t *testing.T, store *models.Store, name string, mids ...string) *models.MerchantAccount {
+	t.Helper()
+	in := models.AccountInput{Name: name, APIKind: models.APIVIP, BaseURL: "https://sandbox.vip.ksher.net",
+		Sandbox: true, Credentials: &models.Credentials{Token: "tok-" + name}}
+	for _, m := range mids {
+		in.Mids = append(in.Mids, models.Mid{Mid: m, Name: name + " " + m})
+	}
+	a, err := store.SaveAccount(context.Background(), 0, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 func mustApp(t *testing.T, store *models.Store, log *slog.Logger) *fiber.App {
@@ -145,12 +162,16 @@ func TestLoginAndBackToPage(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account/password" {
 		t.Fatalf("login = %d %q, want 303 to /account/password", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	resp, body := c.get("/")
+	resp, _ = c.get("/")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/m/mch35000" {
+		t.Fatalf("home = %d %q, want 303 to the person's only mid", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, body := c.get("/m/mch35000")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-testid="dashboard-title"`) {
 		t.Fatalf("dashboard = %d", resp.StatusCode)
 	}
-	if !strings.Contains(body, "mch35000 (finance)") {
-		t.Errorf("dashboard does not list the person's mid")
+	if !strings.Contains(body, `data-testid="mid-row-mch35000"`) || strings.Contains(body, "mch35001") {
+		t.Errorf("dashboard does not list exactly the person's mid")
 	}
 }
 
@@ -198,7 +219,7 @@ func TestPostWithoutCSRFTokenIsRejected(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("logout without token = %d, want 403", resp.StatusCode)
 	}
-	if resp, _ := c.get("/"); resp.StatusCode != http.StatusOK {
+	if resp, _ := c.get("/m/mch35000"); resp.StatusCode != http.StatusOK {
 		t.Errorf("session ended by a forged logout: %d", resp.StatusCode)
 	}
 	// htmx sends the token as a header: accepted.
@@ -263,11 +284,11 @@ func TestSessionSurvivesAnotherReplicaAndTimesOut(t *testing.T) {
 	// A second app over the same database (another replica, or a restart)
 	// knows the session.
 	c.app = mustApp(t, e.store, slog.New(slog.DiscardHandler))
-	if resp, _ := c.get("/"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("replica: GET / = %d, want 200", resp.StatusCode)
+	if resp, _ := c.get("/m/mch35000"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("replica: GET /m/mch35000 = %d, want 200", resp.StatusCode)
 	}
 	e.store.SetClock(func() time.Time { return time.Now().Add(31 * time.Minute) })
-	if resp, _ := c.get("/"); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := c.get("/m/mch35000"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("after 31 idle minutes GET / = %d, want 303 to login", resp.StatusCode)
 	}
 }
@@ -334,8 +355,8 @@ func TestHealthAndReadiness(t *testing.T) {
 func TestUnknownPageIs404WithPage(t *testing.T) {
 	e := newTestEnv(t)
 	c := newClient(t, e.app)
-	if resp, _ := c.get("/no/such/page"); resp.StatusCode != http.StatusSeeOther {
-		t.Errorf("signed out: status = %d, want 303 to sign-in (nothing is revealed)", resp.StatusCode)
+	if resp, _ := c.get("/no/such/page"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("signed out: status = %d, want 404", resp.StatusCode)
 	}
 	c.login("fin@example.com", testPassword)
 	resp, body := c.get("/no/such/page")

@@ -29,6 +29,7 @@ type middleware struct {
 	csrfKey       []byte
 	https         bool
 	timeout       time.Duration
+	exposeAuthz   bool
 }
 
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9-]{8,64}$`)

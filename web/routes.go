@@ -4,20 +4,83 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ksherdash/ksherdash/handlers"
+	"github.com/ksherdash/ksherdash/models"
 )
 
-// routes registers every route of the dashboard. Mutations are POST so that
-// plain forms work without JavaScript.
-func routes(app *fiber.App, h *handlers.Handler, m *middleware) {
+// routes registers every route of the dashboard, each with the permission it
+// needs: this table plus models' role matrix decide who may do what.
+// Mutations are POST so that plain forms work without JavaScript.
+func routes(r *router, h *handlers.Handler) {
 	// Public
-	app.Get("/login", h.LoginShow)
-	app.Post("/login", h.LoginCreate)
-	app.Get("/lang", h.LanguageSet)
+	r.public(fiber.MethodGet, "/login", h.LoginShow)
+	r.public(fiber.MethodPost, "/login", h.LoginCreate)
+	r.public(fiber.MethodGet, "/lang", h.LanguageSet)
 
-	// Signed in
-	a := app.Group("", m.requireUser)
-	a.Get("/", h.DashboardShow)
-	a.Post("/logout", h.LogoutCreate)
-	a.Get("/account/password", h.PasswordShow)
-	a.Post("/account/password", h.PasswordUpdate)
+	// Signed in, about oneself
+	r.signedIn(fiber.MethodGet, "/", h.HomeShow)
+	r.signedIn(fiber.MethodPost, "/logout", h.LogoutCreate)
+	r.signedIn(fiber.MethodGet, "/account/password", h.PasswordShow)
+	r.signedIn(fiber.MethodPost, "/account/password", h.PasswordUpdate)
+
+	// One mid (/m/{mid}/...) or every mid the person may see (/m/all/...)
+	r.mid(fiber.MethodGet, "/m/:mid", models.ActView, allowAll, h.DashboardShow)
+}
+
+// routeKind says how a route is guarded.
+type routeKind int
+
+const (
+	kindPublic   routeKind = iota // anyone
+	kindSignedIn                  // any signed-in person
+	kindGlobal                    // owners, or anyone holding Action on at least one mid
+	kindMid                       // a :mid the person holds with a role that has Action
+)
+
+const (
+	allowAll = true  // the route also serves /m/all
+	oneMid   = false // the route needs one real mid
+)
+
+// Rule is one row of the route table.
+type Rule struct {
+	Method   string
+	Path     string
+	Kind     routeKind
+	Action   models.Action
+	AllowAll bool
+}
+
+// router registers routes and records each one's rule.
+type router struct {
+	app   *fiber.App
+	m     *middleware
+	rules []Rule
+}
+
+func (r *router) add(rule Rule, h fiber.Handler) {
+	r.rules = append(r.rules, rule)
+	handlers := []fiber.Handler{}
+	if rule.Kind != kindPublic {
+		handlers = append(handlers, r.m.requireUser)
+	}
+	if rule.Kind == kindGlobal || rule.Kind == kindMid {
+		handlers = append(handlers, r.m.authorize(rule))
+	}
+	r.app.Add(rule.Method, rule.Path, append(handlers, h)...)
+}
+
+func (r *router) public(method, path string, h fiber.Handler) {
+	r.add(Rule{Method: method, Path: path, Kind: kindPublic}, h)
+}
+
+func (r *router) signedIn(method, path string, h fiber.Handler) {
+	r.add(Rule{Method: method, Path: path, Kind: kindSignedIn}, h)
+}
+
+func (r *router) global(method, path string, a models.Action, h fiber.Handler) {
+	r.add(Rule{Method: method, Path: path, Kind: kindGlobal, Action: a}, h)
+}
+
+func (r *router) mid(method, path string, a models.Action, all bool, h fiber.Handler) {
+	r.add(Rule{Method: method, Path: path, Kind: kindMid, Action: a, AllowAll: all}, h)
 }

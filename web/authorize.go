@@ -1,0 +1,77 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ksherdash/ksherdash/handlers"
+	"github.com/ksherdash/ksherdash/models"
+)
+
+// authorize is the one middleware that enforces the permission matrix:
+//   - a :mid the person does not hold (or that does not exist) is 404, so the
+//     answer does not reveal that it exists;
+//   - a role without the route's action is 403;
+//   - /m/all is served only by routes that allow it, over the mids where the
+//     person's role has the action.
+func (m *middleware) authorize(rule Rule) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		v := handlers.ViewerOf(c)
+		access, err := m.store.Access(c.UserContext(), v.User)
+		if err != nil {
+			return err
+		}
+		sc := &handlers.Scope{Access: access, Action: rule.Action}
+		for _, a := range access {
+			if models.Can(a.Role, rule.Action) {
+				sc.Allowed = append(sc.Allowed, a.Mid.Mid)
+			}
+		}
+		switch rule.Kind {
+		case kindGlobal:
+			if !v.User.IsOwner && len(sc.Allowed) == 0 {
+				return fiber.ErrForbidden
+			}
+			if rule.Action == models.ActManageAccounts && !v.User.IsOwner {
+				return fiber.ErrForbidden
+			}
+		case kindMid:
+			mid := c.Params("mid")
+			if mid == "all" {
+				if !rule.AllowAll {
+					return fiber.ErrNotFound
+				}
+				if len(sc.Allowed) == 0 {
+					if len(access) == 0 {
+						return fiber.ErrNotFound
+					}
+					return fiber.ErrForbidden
+				}
+				sc.Mid, sc.All = "all", true
+				break
+			}
+			var held *models.MidAccess
+			for i := range access {
+				if access[i].Mid.Mid == mid {
+					held = &access[i]
+				}
+			}
+			if held == nil {
+				return fiber.ErrNotFound
+			}
+			if !models.Can(held.Role, rule.Action) {
+				return fiber.ErrForbidden
+			}
+			sc.Mid, sc.Held = mid, held
+		}
+		c.Locals(handlers.LocalScope, sc)
+		if m.exposeAuthz {
+			c.Set("X-Ksd-Authz", "ok")
+		}
+		if rule.Kind == kindMid && c.Method() == fiber.MethodGet && sc.Mid != v.User.LastMid {
+			if err := m.h.RememberMid(c, sc.Mid); err != nil {
+				return err
+			}
+		}
+		return c.Next()
+	}
+}
