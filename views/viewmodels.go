@@ -16,7 +16,7 @@ type LayoutProps struct {
 	// Navigation to account-wide pages the person may open.
 	CanManagePeople bool
 	CanViewAudit    bool
-	TimeZone   string // the account's zone, named in the footer
+	TimeZone        string // the account's zone, named in the footer
 }
 
 // UserVM is the signed-in person as the header shows them.
