@@ -220,7 +220,7 @@ func (st *Settlement) vipSummary() map[string]any {
 		"other_fee": st.VAT, "adjustment": 0, "net": st.Net, "balance": st.Balance,
 		"transfer": st.Transferred, "transfer_amount": st.TransferAmount, "reference_id": st.ReferenceID,
 		"start": dateText(st.Start), "end": dateText(st.End),
-		"time": st.Day.AddDate(0, 0, 1).Add(2 * time.Hour).Format("2006-01-02 15:04:05"),
+		"time":    st.Day.AddDate(0, 0, 1).Add(2 * time.Hour).Format("2006-01-02 15:04:05"),
 		"channel": st.Channel, "currency": st.Currency,
 	}
 }

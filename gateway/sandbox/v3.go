@@ -771,7 +771,7 @@ func (s *Sandbox) v3MerchantInfo(appid string, f map[string]string) map[string]a
 	return map[string]any{
 		"account_type": "Test", "agency_info": map[string]any{}, "allow_partial_refund": partial, "allow_remote_pay": "Y",
 		"bank_info": map[string]any{"account_name": "Sandbox Merchant Co., Ltd.", "account_no": "xxx-x-x" + num, "bank_name": "Sandbox Bank"},
-		"bd_info": map[string]any{}, "business_address_code": "10110", "business_mode": "online",
+		"bd_info":   map[string]any{}, "business_address_code": "10110", "business_mode": "online",
 		"city_name_cn": "曼谷", "city_name_en": "Bangkok", "city_name_th": "กรุงเทพมหานคร", "contact": "Sandbox Merchant",
 		"country_info": map[string]any{"country_code": "TH", "currency": "THB"}, "country_support_channel": hostedChannels,
 		"extra_info": "", "has_open_use_coupon": "N", "is_master_mch": "N", "logo_url": "", "master_mch_id": "",
