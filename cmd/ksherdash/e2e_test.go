@@ -52,8 +52,10 @@ func TestE2EOwnerFirstLogin(t *testing.T) {
 	must(t, page.GetByTestId("password-confirm").Fill(newPassword))
 	must(t, page.GetByTestId("password-submit").Click())
 
-	expectURL(t, page, `/$`)
+	// Sandbox mode seeded the demo merchant: the owner lands on its first mid.
+	expectURL(t, page, `/m/mch35000$`)
 	expectVisible(t, page.GetByTestId("dashboard-title"))
+	expectVisible(t, page.GetByTestId("mid-row-mch35618"))
 	signedIn, err := page.GetByTestId("signed-in-at").TextContent()
 	must(t, err)
 	if !strings.Contains(signedIn, "Asia/Bangkok") {
@@ -74,7 +76,7 @@ func TestE2EOwnerFirstLogin(t *testing.T) {
 	login(t, page, app.URL, "owner@example.com", app.Password)
 	expectVisible(t, page.GetByTestId("login-error"))
 	login(t, page, app.URL, "owner@example.com", newPassword)
-	expectURL(t, page, `/$`)
+	expectURL(t, page, `/m/mch35000$`)
 	expectVisible(t, page.GetByTestId("dashboard-title"))
 }
 

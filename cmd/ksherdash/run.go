@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ksherdash/ksherdash/gateway/sandbox"
 	"github.com/ksherdash/ksherdash/migrations"
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/models/pgserver"
@@ -172,12 +174,24 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	db.store.SetSecretKey(key)
 	baseURL := c.BaseURL
 	if baseURL == "" {
 		baseURL = "http://" + ln.Addr().String()
 	}
-	app, err := web.New(web.Deps{Log: log, Store: db.store, Config: web.Config{
-		SecretKey: key, HTTPS: strings.HasPrefix(baseURL, "https://"), Sandbox: c.Sandbox != "off",
+	sandboxOn, err := sandboxMode(ctx, c, db.store)
+	if err != nil {
+		return err
+	}
+	var sb *sandbox.Sandbox
+	if sandboxOn {
+		if sb, err = startSandbox(ctx, c, db.store, baseURL, log); err != nil {
+			return err
+		}
+		defer sb.Close()
+	}
+	app, err := web.New(web.Deps{Log: log, Store: db.store, Sandbox: httpHandler(sb), Config: web.Config{
+		SecretKey: key, HTTPS: strings.HasPrefix(baseURL, "https://"), Sandbox: sandboxOn,
 		Location: c.TimeZone, RequestTimeout: c.RequestTimeout,
 		Sessions: models.SessionPolicy{Idle: c.SessionIdle, Absolute: c.SessionMaxAge},
 		Logins:   models.DefaultLoginPolicy,
@@ -207,6 +221,27 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		log.Warn("Shutdown was not clean.", slog.Any("error", err))
 	}
 	return nil
+}
+
+// sandboxMode decides whether the built-in simulator runs: SANDBOX=on or
+// off, or (auto) when no account talks to the real Ksher.
+func sandboxMode(ctx context.Context, c *Config, store *models.Store) (bool, error) {
+	switch c.Sandbox {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	live, err := store.CountLiveAccounts(ctx)
+	return live == 0, err
+}
+
+// httpHandler avoids a typed-nil http.Handler when the sandbox is off.
+func httpHandler(sb *sandbox.Sandbox) http.Handler {
+	if sb == nil {
+		return nil
+	}
+	return sb
 }
 
 func migrateCmd(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -280,6 +315,3 @@ func userCreateCmd(ctx context.Context, args []string, getenv func(string) strin
 	return nil
 }
 
-func sandboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return &usageError{"sandbox: not available in this build yet"}
-}
