@@ -314,4 +314,3 @@ func userCreateCmd(ctx context.Context, args []string, getenv func(string) strin
 	}
 	return nil
 }
-
