@@ -410,6 +410,10 @@ type call struct {
 	op       string // capability, e.g. "refunds.create"
 	retry    retryPolicy
 	guardKey string // non-empty: subject to the 10-second rule
+	// aliases returns the guard keys of the order's other ids, learnt from
+	// the answer (a query by mch_order_no also counts for its
+	// ksher_order_no: Ksher limits queries per order, not per id).
+	aliases func(res any) []string
 }
 
 // attemptError is an *Error plus whether this attempt's failure is transient.
@@ -457,6 +461,11 @@ func run[T any, PT interface {
 			if cl.guardKey != "" && res != nil {
 				v := *res
 				c.guard.store(cl.guardKey, PT(&v))
+				if cl.aliases != nil {
+					for _, k := range cl.aliases(res) {
+						c.guard.alias(cl.guardKey, k, PT(&v))
+					}
+				}
 			}
 			return res, nil
 		}
@@ -701,6 +710,23 @@ func (g *queryGuard) store(key string, answer any) {
 	defer g.mu.Unlock()
 	if e := g.entries[key]; e != nil {
 		e.answer = answer
+	}
+}
+
+// alias records that key names the same order as from: it shares from's
+// last query time and answer.
+func (g *queryGuard) alias(from, key string, answer any) {
+	if from == key {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e := g.entries[from]
+	if e == nil {
+		return
+	}
+	if a := g.entries[key]; a == nil || a.sent.Before(e.sent) {
+		g.entries[key] = &guardEntry{sent: e.sent, answer: answer}
 	}
 }
 

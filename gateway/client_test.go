@@ -394,7 +394,7 @@ func TestTenSecondRule(t *testing.T) {
 	ctx := context.Background()
 	t.Run("v3 cached answer, then a new query after 10 s", func(t *testing.T) {
 		srv := newV3Server(t, func(op string, f url.Values, n int) v3Reply {
-			return v3Reply{Data: map[string]any{"result": []string{"NOTPAY", "SUCCESS"}[min(n, 2)-1], "mch_order_no": "O1"}}
+			return v3Reply{Data: map[string]any{"result": []string{"NOTPAY", "SUCCESS"}[min(n, 2)-1], "mch_order_no": f.Get("mch_order_no"), "ksher_order_no": "K-" + f.Get("mch_order_no")}}
 		})
 		clk := newClock()
 		c := newV3Client(t, srv, clk)
@@ -423,6 +423,15 @@ func TestTenSecondRule(t *testing.T) {
 		}
 		if third.Cached || third.Status != gateway.StatusPaid || srv.Count("order_query") != 3 {
 			t.Errorf("third = cached %v status %v, calls %d; want fresh paid, 3 calls", third.Cached, third.Status, srv.Count("order_query"))
+		}
+		// The answer named the order's Ksher number: querying by it is the
+		// same order, within the interval.
+		byKsher, err := c.Orders.Get(ctx, &gateway.OrderGetParams{KsherOrderID: gateway.String("K-O1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !byKsher.Cached || byKsher.MerchantOrderID != "O1" || srv.Count("order_query") != 3 {
+			t.Errorf("by ksher id = cached %v %q, calls %d; want the cached answer", byKsher.Cached, byKsher.MerchantOrderID, srv.Count("order_query"))
 		}
 	})
 	t.Run("v3 no earlier answer: rate limited with the wait", func(t *testing.T) {

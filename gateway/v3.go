@@ -260,6 +260,9 @@ func v3Call[T any, PT interface {
 	meta() *Meta
 }](ctx context.Context, d *v3Driver, r *v3Request, retry retryPolicy, guardKey string, conv func(*v3Answer) (PT, error)) (PT, error) {
 	cl := call{op: r.op, retry: retry, guardKey: guardKey}
+	if guardKey != "" {
+		cl.aliases = func(res any) []string { return d.orderAliases(r, res) }
+	}
 	return run(ctx, d.c, cl, func(ctx context.Context, _ int) (PT, error) {
 		a, err := d.exchange(ctx, r)
 		if err != nil {
@@ -267,6 +270,27 @@ func v3Call[T any, PT interface {
 		}
 		return conv(a)
 	})
+}
+
+// orderAliases lists the guard keys of the other ids of the order a
+// query answered about.
+func (d *v3Driver) orderAliases(r *v3Request, res any) []string {
+	var family string
+	ids := map[string]string{}
+	switch x := res.(type) {
+	case *Order:
+		family = "order"
+		ids = map[string]string{"mch_order_no": x.MerchantOrderID, "ksher_order_no": x.KsherOrderID, "channel_order_no": x.ChannelOrderID}
+	default:
+		return nil
+	}
+	var keys []string
+	for kind, id := range ids {
+		if id != "" {
+			keys = append(keys, d.c.guardKey(r.appID, r.mid, family, kind, id))
+		}
+	}
+	return keys
 }
 
 func currency(c string) string { return strings.ToUpper(orDefault(c, "THB")) }
