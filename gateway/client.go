@@ -20,6 +20,14 @@
 // payments and charges are never retried. Ksher's rule of no two queries of
 // the same order within 10 seconds is enforced in-process.
 //
+// # Errors
+//
+// Every method may return KindInvalidRequest (params rejected before
+// sending), KindTransport, KindTimeout, KindAPI, KindBadSignature and
+// KindRateLimited; methods an API cannot serve return KindUnsupported
+// (errors.Is(err, ErrUnsupported)). Error texts never contain keys, tokens
+// or signatures.
+//
 // Ksher's V1 response key is 512 bits and merchant keys are often 512 or
 // 1024 bits: programs must set "godebug rsa1024min=0" in their go.mod
 // (ksherdash does) for merchant keys below 1024 bits; response

@@ -29,8 +29,8 @@ const (
 	// 10-second guard refused to query the same order again; RetryAfter says
 	// how long to wait.
 	KindRateLimited ErrorKind = "rate_limited"
-	// KindTimeout: the call's context deadline or the HTTP client timeout
-	// passed before Ksher answered. The outcome of a write is unknown: query
+	// KindTimeout: the call's context ended (deadline or cancellation) or the
+	// HTTP client timeout passed before Ksher answered. The outcome of a write is unknown: query
 	// it, do not blindly create again.
 	KindTimeout ErrorKind = "timeout"
 	// KindUnsupported: the account's API cannot do this (for example
