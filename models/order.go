@@ -1,0 +1,512 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Order states, the same for both Ksher APIs (they mirror gateway.Status).
+const (
+	StatusPending           = "pending"
+	StatusNotSure           = "not_sure"
+	StatusPaid              = "paid"
+	StatusFailed            = "failed"
+	StatusClosed            = "closed"
+	StatusRefunded          = "refunded"
+	StatusPartiallyRefunded = "partially_refunded"
+	StatusReversed          = "reversed"
+	StatusUnknown           = "unknown"
+)
+
+// OrderStatuses lists every state, for filters.
+var OrderStatuses = []string{StatusPending, StatusNotSure, StatusPaid, StatusFailed, StatusClosed,
+	StatusPartiallyRefunded, StatusRefunded, StatusReversed, StatusUnknown}
+
+// IsFinal reports whether an order in this state changes only through a
+// new action of ours (a refund): final states are kept in the cache; the
+// others are asked about again when viewed.
+func IsFinal(status string) bool {
+	switch status {
+	case StatusPaid, StatusFailed, StatusClosed, StatusRefunded, StatusPartiallyRefunded, StatusReversed:
+		return true
+	}
+	return false
+}
+
+// Order is the cached state of one Ksher order.
+type Order struct {
+	ID             int64
+	AccountID      int64
+	Mid            string
+	Kind           string
+	MchOrderNo     string
+	KsherOrderNo   string
+	ChannelOrderNo string
+	GatewayOrderNo string
+	Status         string
+	RawStatus      string
+	Amount         int64
+	Currency       string
+	Refunded       int64
+	Channel        string
+	PaidAmount     int64
+	PaidCurrency   string
+	Rate           string
+	Product        string
+	CreatedAt      time.Time
+	PaidAt         *time.Time
+	CheckedAt      *time.Time
+	NotifiedAt     *time.Time
+	Source         string
+	Raw            json.RawMessage `gorm:"type:jsonb"`
+	UpdatedAt      time.Time
+}
+
+// Refundable is what may still be refunded.
+func (o *Order) Refundable() int64 {
+	if o.Status != StatusPaid && o.Status != StatusPartiallyRefunded {
+		return 0
+	}
+	return o.Amount - o.Refunded
+}
+
+// Fresh reports whether the cached state can be shown without asking Ksher:
+// final states always, others for minAge after Ksher last told us.
+func (o *Order) Fresh(now time.Time, minAge time.Duration) bool {
+	if IsFinal(o.Status) {
+		return true
+	}
+	return o.CheckedAt != nil && now.Sub(*o.CheckedAt) < minAge
+}
+
+// OrderUpdate is what Ksher said about an order (an answer, a notification,
+// a report line). Zero values mean "not said" and leave the cache alone.
+type OrderUpdate struct {
+	AccountID      int64
+	Mid            string
+	Kind           string
+	MchOrderNo     string
+	KsherOrderNo   string
+	ChannelOrderNo string
+	GatewayOrderNo string
+	Status         string
+	RawStatus      string
+	Amount         int64
+	Currency       string
+	Channel        string
+	PaidAmount     int64
+	PaidCurrency   string
+	Rate           string
+	Product        string
+	CreatedAt      *time.Time
+	PaidAt         *time.Time
+	Source         string          // link, lookup, notification, sync, seed, refresh
+	Raw            json.RawMessage // the verified answer, no secrets
+	Notified       bool            // a valid notification said it
+	Checked        bool            // Ksher itself said it just now (answer or notification)
+	Event          string          // the timeline entry kind: lookup, refresh, notification, sync, link...
+	Summary        string          // short human text for the timeline
+	LatencyMS      int
+}
+
+// UpsertOrder stores what Ksher said about an order and reports whether
+// the cache changed. A stale non-final answer never overwrites a final state,
+// so replays and late answers change nothing.
+func (s *Store) UpsertOrder(ctx context.Context, u OrderUpdate) (*Order, bool, error) {
+	var o *Order
+	var changed bool
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		o, changed, err = s.upsertOrderTx(tx, u)
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("store: upsert order %s/%s: %w", u.Mid, u.MchOrderNo, err)
+	}
+	return o, changed, nil
+}
+
+func (s *Store) upsertOrderTx(tx *gorm.DB, u OrderUpdate) (*Order, bool, error) {
+	if u.Mid == "" || u.MchOrderNo == "" {
+		return nil, false, Errorf(EINVALID, "An order needs a mid and a merchant order number.")
+	}
+	now := s.now()
+	var o Order
+	err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+		Where("mid = ? AND mch_order_no = ?", u.Mid, u.MchOrderNo).Take(&o).Error
+	isNew := errors.Is(err, gorm.ErrRecordNotFound)
+	if err != nil && !isNew {
+		return nil, false, err
+	}
+	before := o
+	if isNew {
+		o = Order{AccountID: u.AccountID, Mid: u.Mid, MchOrderNo: u.MchOrderNo, Status: StatusUnknown,
+			Currency: "THB", CreatedAt: now, Source: u.Source}
+		if u.CreatedAt != nil {
+			o.CreatedAt = u.CreatedAt.UTC()
+		}
+	}
+	setStr := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	setStr(&o.Kind, u.Kind)
+	setStr(&o.KsherOrderNo, u.KsherOrderNo)
+	setStr(&o.ChannelOrderNo, u.ChannelOrderNo)
+	setStr(&o.GatewayOrderNo, u.GatewayOrderNo)
+	setStr(&o.Currency, u.Currency)
+	setStr(&o.Channel, u.Channel)
+	setStr(&o.PaidCurrency, u.PaidCurrency)
+	setStr(&o.Rate, u.Rate)
+	setStr(&o.Product, u.Product)
+	if u.Amount > 0 {
+		o.Amount = u.Amount
+	}
+	if u.PaidAmount > 0 {
+		o.PaidAmount = u.PaidAmount
+	}
+	if u.PaidAt != nil && o.PaidAt == nil {
+		t := u.PaidAt.UTC()
+		o.PaidAt = &t
+	}
+	if u.Status != "" && acceptStatus(o.Status, u.Status) {
+		o.Status = u.Status
+		setStr(&o.RawStatus, u.RawStatus)
+	}
+	// Gateways say "refunded" for partial refunds too; our refunds know better.
+	if o.Status == StatusRefunded && o.Refunded > 0 && o.Refunded < o.Amount {
+		o.Status = StatusPartiallyRefunded
+	}
+	if o.Status == StatusPaid && o.PaidAt == nil && u.Checked {
+		o.PaidAt = &now
+	}
+	changed := isNew || o.Status != before.Status || o.KsherOrderNo != before.KsherOrderNo ||
+		o.ChannelOrderNo != before.ChannelOrderNo || o.Amount != before.Amount || o.Channel != before.Channel
+	if u.Checked {
+		o.CheckedAt = &now
+	}
+	if u.Notified {
+		o.NotifiedAt = &now
+	}
+	if len(u.Raw) > 0 && json.Valid(u.Raw) {
+		o.Raw = u.Raw
+	}
+	o.UpdatedAt = now
+	if err := tx.Save(&o).Error; err != nil {
+		return nil, false, notFoundOr(err, "Order")
+	}
+	if u.Event != "" || changed {
+		kind, summary := u.Event, u.Summary
+		if kind == "" {
+			kind = u.Source
+		}
+		if summary == "" && changed {
+			summary = statusSummary(before.Status, o.Status, isNew)
+		}
+		ev := OrderEvent{OrderID: o.ID, CreatedAt: now, Kind: kind, Summary: summary, OK: true}
+		if u.LatencyMS > 0 {
+			ev.LatencyMS = &u.LatencyMS
+		}
+		if err := tx.Create(&ev).Error; err != nil {
+			return nil, false, err
+		}
+	}
+	return &o, changed, nil
+}
+
+func statusSummary(from, to string, isNew bool) string {
+	if isNew {
+		return "cached as " + to
+	}
+	if from == to {
+		return "details updated"
+	}
+	return from + " → " + to
+}
+
+// acceptStatus decides whether a reported status may replace the cached
+// one: never from a final state back to an open one (a stale or replayed
+// answer), never from refunded back to paid.
+func acceptStatus(cur, next string) bool {
+	if cur == next || cur == "" || cur == StatusUnknown {
+		return true
+	}
+	if IsFinal(cur) && !IsFinal(next) {
+		return false
+	}
+	if (cur == StatusRefunded || cur == StatusPartiallyRefunded) && next == StatusPaid {
+		return false
+	}
+	return true
+}
+
+// OrderEvent is one line of an order's timeline.
+type OrderEvent struct {
+	ID        int64
+	OrderID   int64
+	CreatedAt time.Time
+	Kind      string
+	Summary   string
+	OK        bool
+	LatencyMS *int
+	Detail    json.RawMessage `gorm:"type:jsonb"`
+}
+
+// AddOrderEvent appends a timeline entry (a gateway call, a refund step).
+func (s *Store) AddOrderEvent(ctx context.Context, orderID int64, kind, summary string, ok bool, latency time.Duration, detail any) error {
+	ev := OrderEvent{OrderID: orderID, CreatedAt: s.now(), Kind: kind, Summary: summary, OK: ok}
+	if latency > 0 {
+		ms := int(latency.Milliseconds())
+		ev.LatencyMS = &ms
+	}
+	if detail != nil {
+		b, err := json.Marshal(detail)
+		if err != nil {
+			return err
+		}
+		ev.Detail = b
+	}
+	return s.db.WithContext(ctx).Create(&ev).Error
+}
+
+// OrderEvents returns an order's timeline, oldest first.
+func (s *Store) OrderEvents(ctx context.Context, orderID int64) ([]OrderEvent, error) {
+	var evs []OrderEvent
+	err := s.db.WithContext(ctx).Where("order_id = ?", orderID).Order("created_at, id").Find(&evs).Error
+	return evs, err
+}
+
+// FindOrder returns one order of one of mids by its cache id, or ENOTFOUND.
+func (s *Store) FindOrder(ctx context.Context, mids []string, id int64) (*Order, error) {
+	var o Order
+	err := s.db.WithContext(ctx).Where("id = ? AND mid IN ?", id, mids).Take(&o).Error
+	if err != nil {
+		return nil, notFoundOr(err, "Order")
+	}
+	return &o, nil
+}
+
+// OrderHit is a search result: an order and which of its numbers matched.
+type OrderHit struct {
+	Order
+	MatchedBy string // mch_order_no, ksher_order_no, channel_order_no, gateway_order_no, refund
+}
+
+// FindOrdersByAnyID finds the orders of mids carrying id as a merchant,
+// Ksher, channel or gateway order number, or as one of their refund numbers.
+// Each branch uses its own index.
+func (s *Store) FindOrdersByAnyID(ctx context.Context, mids []string, id string) ([]OrderHit, error) {
+	id = strings.TrimSpace(id)
+	if id == "" || len(mids) == 0 {
+		return nil, nil
+	}
+	const q = `
+SELECT o.*, 'mch_order_no' AS matched_by FROM orders o WHERE o.mch_order_no = @id AND o.mid IN @mids
+UNION SELECT o.*, 'ksher_order_no' FROM orders o WHERE o.ksher_order_no = @id AND o.ksher_order_no <> '' AND o.mid IN @mids
+UNION SELECT o.*, 'channel_order_no' FROM orders o WHERE o.channel_order_no = @id AND o.channel_order_no <> '' AND o.mid IN @mids
+UNION SELECT o.*, 'gateway_order_no' FROM orders o WHERE o.gateway_order_no = @id AND o.gateway_order_no <> '' AND o.mid IN @mids
+UNION SELECT o.*, 'refund' FROM refunds r JOIN orders o ON o.id = r.order_id
+      WHERE (r.mch_refund_no = @id OR (r.ksher_refund_no = @id AND r.ksher_refund_no <> '') OR (r.channel_refund_no = @id AND r.channel_refund_no <> ''))
+        AND r.mid IN @mids
+LIMIT 50`
+	var hits []OrderHit
+	err := s.db.WithContext(ctx).Raw(q, map[string]any{"id": id, "mids": mids}).Scan(&hits).Error
+	return hits, err
+}
+
+// OrderFilter selects orders for the list. Times are UTC bounds.
+type OrderFilter struct {
+	Mids      []string
+	From      *time.Time // inclusive
+	To        *time.Time // exclusive
+	Statuses  []string
+	Channels  []string
+	MinAmount *int64
+	MaxAmount *int64
+	Text      string // an id, or the start of a merchant order number
+	Sort      string // "newest" (default), "oldest", "amount_desc", "amount_asc"
+	After     string // keyset cursor from the previous page
+	Limit     int    // 25, 50 or 100
+}
+
+// Sorts lists the accepted OrderFilter.Sort values.
+var Sorts = []string{"newest", "oldest", "amount_desc", "amount_asc"}
+
+// ListOrders returns one page of orders and the cursor of the next page
+// ("" on the last). Keyset pagination: the cost of a page does not grow
+// with its depth.
+func (s *Store) ListOrders(ctx context.Context, f OrderFilter) ([]Order, string, error) {
+	if len(f.Mids) == 0 {
+		return nil, "", nil
+	}
+	if f.Limit != 50 && f.Limit != 100 {
+		f.Limit = 25
+	}
+	q := s.db.WithContext(ctx).Model(&Order{})
+	if len(f.Mids) == 1 {
+		q = q.Where("mid = ?", f.Mids[0])
+	} else {
+		q = q.Where("mid IN ?", f.Mids)
+	}
+	if f.From != nil {
+		q = q.Where("created_at >= ?", *f.From)
+	}
+	if f.To != nil {
+		q = q.Where("created_at < ?", *f.To)
+	}
+	if len(f.Statuses) > 0 {
+		q = q.Where("status IN ?", f.Statuses)
+	}
+	if len(f.Channels) > 0 {
+		q = q.Where("channel IN ?", f.Channels)
+	}
+	if f.MinAmount != nil {
+		q = q.Where("amount >= ?", *f.MinAmount)
+	}
+	if f.MaxAmount != nil {
+		q = q.Where("amount <= ?", *f.MaxAmount)
+	}
+	if t := strings.TrimSpace(f.Text); t != "" {
+		q = q.Where("(mch_order_no LIKE ? OR ksher_order_no = ? OR channel_order_no = ? OR gateway_order_no = ?)",
+			escapeLike(t)+"%", t, t, t)
+	}
+	col, desc := "created_at", true
+	switch f.Sort {
+	case "oldest":
+		desc = false
+	case "amount_desc":
+		col = "amount"
+	case "amount_asc":
+		col, desc = "amount", false
+	}
+	if f.After != "" {
+		key, id, err := decodeCursor(f.After)
+		if err != nil {
+			return nil, "", Errorf(EINVALID, "The page link is not valid; start from the first page.")
+		}
+		op := ">"
+		if desc {
+			op = "<"
+		}
+		var v any = key
+		if col == "created_at" {
+			v = time.Unix(0, key).UTC()
+		}
+		q = q.Where(fmt.Sprintf("(%s, id) %s (?, ?)", col, op), v, id)
+	}
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	var rows []Order
+	if err := q.Order(col + dir).Order("id" + dir).Limit(f.Limit + 1).Find(&rows).Error; err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+		last := rows[len(rows)-1]
+		key := last.CreatedAt.UnixNano()
+		if col == "amount" {
+			key = last.Amount
+		}
+		next = strconv.FormatInt(key, 36) + "." + strconv.FormatInt(last.ID, 36)
+	}
+	return rows, next, nil
+}
+
+func decodeCursor(c string) (int64, int64, error) {
+	a, b, ok := strings.Cut(c, ".")
+	if !ok {
+		return 0, 0, errors.New("bad cursor")
+	}
+	key, err := strconv.ParseInt(a, 36, 64)
+	if err != nil {
+		return 0, 0, err
+	}
+	id, err := strconv.ParseInt(b, 36, 64)
+	return key, id, err
+}
+
+// UpstreamResult tells what Upstream did.
+type UpstreamResult struct {
+	Called   bool      // this caller asked Ksher
+	CalledAt time.Time // when Ksher was last asked about key
+	Found    bool      // whether that call found something
+}
+
+// Upstream asks Ksher about key at most once per minGap, across every
+// replica: callers of one key are serialised by a Postgres advisory lock held
+// for the whole call, so concurrent callers wait for the one in flight and
+// then find its answer in the cache instead of asking again. call returns
+// what Ksher said; its updates are stored in the same transaction (so the
+// caller holding the lock needs no second connection). found reports
+// whether Ksher knew the order.
+func (s *Store) Upstream(ctx context.Context, key string, minGap time.Duration,
+	call func(ctx context.Context) (updates []OrderUpdate, found bool, err error)) (UpstreamResult, error) {
+	var res UpstreamResult
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 727))", key).Error; err != nil {
+			return err
+		}
+		var last struct {
+			CalledAt time.Time
+			Found    bool
+		}
+		err := tx.Raw("SELECT called_at, found FROM upstream_calls WHERE key = ?", key).Scan(&last).Error
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if !last.CalledAt.IsZero() && now.Sub(last.CalledAt) < minGap {
+			res = UpstreamResult{CalledAt: last.CalledAt, Found: last.Found}
+			return nil
+		}
+		res = UpstreamResult{Called: true, CalledAt: now}
+		updates, found, callErr := call(ctx)
+		res.Found = found
+		// Recorded even when the call failed: Ksher counted the query.
+		if err := tx.Exec(`INSERT INTO upstream_calls (key, called_at, found) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET called_at = EXCLUDED.called_at, found = EXCLUDED.found`, key, now, found).Error; err != nil {
+			return err
+		}
+		for _, u := range updates {
+			if _, _, err := s.upsertOrderTx(tx, u); err != nil {
+				return err
+			}
+		}
+		if callErr != nil {
+			return &upstreamError{callErr}
+		}
+		return nil
+	})
+	var ue *upstreamError
+	if errors.As(err, &ue) {
+		// The call failed but its time is recorded: commit that part.
+		if _, rerr := s.recordCall(ctx, key, res.CalledAt); rerr != nil {
+			return res, rerr
+		}
+		return res, ue.err
+	}
+	return res, err
+}
+
+type upstreamError struct{ err error }
+
+func (e *upstreamError) Error() string { return e.err.Error() }
+func (e *upstreamError) Unwrap() error { return e.err }
+
+func (s *Store) recordCall(ctx context.Context, key string, at time.Time) (bool, error) {
+	err := s.db.WithContext(ctx).Exec(`INSERT INTO upstream_calls (key, called_at, found) VALUES (?, ?, false)
+		ON CONFLICT (key) DO UPDATE SET called_at = GREATEST(upstream_calls.called_at, EXCLUDED.called_at)`, key, at).Error
+	return err == nil, err
+}

@@ -1,0 +1,171 @@
+package models_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ksherdash/ksherdash/models"
+)
+
+func mustOrder(t *testing.T, s *models.Store, u models.OrderUpdate) *models.Order {
+	t.Helper()
+	o, _, err := s.UpsertOrder(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// 100 concurrent lookups of one uncached id make exactly one upstream call;
+// everyone then finds the order in the cache.
+func TestUpstreamOneCallForConcurrentLookups(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	a := MustAccount(t, s, "A", "mch1")
+	var calls atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.Upstream(ctx, "find:mch1:ORDER-1", 10*time.Second, func(ctx context.Context) ([]models.OrderUpdate, bool, error) {
+				calls.Add(1)
+				time.Sleep(50 * time.Millisecond) // Ksher takes a while
+				return []models.OrderUpdate{{AccountID: a.ID, Mid: "mch1", MchOrderNo: "ORDER-1", Status: models.StatusPaid,
+					Amount: 100, Source: "lookup", Checked: true}}, true, nil
+			})
+			if err != nil {
+				errs <- err
+				return
+			}
+			hits, err := s.FindOrdersByAnyID(ctx, []string{"mch1"}, "ORDER-1")
+			if err != nil || len(hits) != 1 {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("lookup: %v", err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("upstream calls = %d, want 1", n)
+	}
+}
+
+// A burst of refreshes never asks twice within the gap, and asks again
+// once the gap has passed.
+func TestUpstreamRespectsGap(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	now := time.Now()
+	s.SetClock(func() time.Time { return now })
+	var calls int
+	call := func(ctx context.Context) ([]models.OrderUpdate, bool, error) { calls++; return nil, true, nil }
+	for i := 0; i < 5; i++ {
+		if _, err := s.Upstream(ctx, "order:mch1:X", 10*time.Second, call); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(2 * time.Second) // 0, 2, 4, 6, 8 s: one call
+	}
+	if calls != 1 {
+		t.Fatalf("calls within 10 s = %d, want 1", calls)
+	}
+	now = now.Add(2 * time.Second) // 10 s after the first
+	res, err := s.Upstream(ctx, "order:mch1:X", 10*time.Second, call)
+	if err != nil || !res.Called || calls != 2 {
+		t.Errorf("after 10 s: called = %v, calls = %d, err = %v", res.Called, calls, err)
+	}
+}
+
+// The same notification twice changes the order once; a stale "pending"
+// after "paid" changes nothing.
+func TestUpsertOrderReplayAndStaleAnswers(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	a := MustAccount(t, s, "A", "mch1")
+	base := models.OrderUpdate{AccountID: a.ID, Mid: "mch1", MchOrderNo: "O-1", Amount: 5000, Source: "link"}
+	pending := base
+	pending.Status = models.StatusPending
+	mustOrder(t, s, pending)
+	paid := base
+	paid.Status, paid.KsherOrderNo, paid.Notified, paid.Checked, paid.Event = models.StatusPaid, "90020240101", true, true, "notification"
+	_, changed, err := s.UpsertOrder(ctx, paid)
+	if err != nil || !changed {
+		t.Fatalf("first notification: changed = %v, err = %v", changed, err)
+	}
+	paid.Event = ""
+	if _, changed, _ := s.UpsertOrder(ctx, paid); changed {
+		t.Errorf("replayed notification changed the order")
+	}
+	o, changed, _ := s.UpsertOrder(ctx, pending)
+	if changed || o.Status != models.StatusPaid {
+		t.Errorf("stale pending: changed = %v, status = %s; want paid kept", changed, o.Status)
+	}
+	hits, err := s.FindOrdersByAnyID(ctx, []string{"mch1"}, "90020240101")
+	if err != nil || len(hits) != 1 || hits[0].MatchedBy != "ksher_order_no" {
+		t.Errorf("find by Ksher number = %+v, %v", hits, err)
+	}
+	if hits, _ := s.FindOrdersByAnyID(ctx, []string{"mch2"}, "90020240101"); len(hits) != 0 {
+		t.Errorf("found an order of a mid outside the search scope")
+	}
+}
+
+func TestListOrdersKeysetPagination(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	a := MustAccount(t, s, "A", "mch1", "mch2")
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 60; i++ {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		mid := "mch1"
+		if i%3 == 0 {
+			mid = "mch2"
+		}
+		mustOrder(t, s, models.OrderUpdate{AccountID: a.ID, Mid: mid, MchOrderNo: "O-" + string(rune('A'+i/26)) + string(rune('a'+i%26)),
+			Amount: int64(100 + i), Status: models.StatusPaid, CreatedAt: &at, Source: "seed"})
+	}
+	seen := map[int64]bool{}
+	cursor, pages := "", 0
+	var last time.Time
+	for {
+		rows, next, err := s.ListOrders(ctx, models.OrderFilter{Mids: []string{"mch1", "mch2"}, After: cursor, Limit: 25})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range rows {
+			if seen[o.ID] {
+				t.Fatalf("order %d on two pages", o.ID)
+			}
+			if !last.IsZero() && o.CreatedAt.After(last) {
+				t.Fatalf("not newest first")
+			}
+			seen[o.ID], last = true, o.CreatedAt
+		}
+		pages++
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(seen) != 60 || pages != 3 {
+		t.Errorf("saw %d orders on %d pages, want 60 on 3", len(seen), pages)
+	}
+	rows, _, err := s.ListOrders(ctx, models.OrderFilter{Mids: []string{"mch2"}, Limit: 100})
+	if err != nil || len(rows) != 20 {
+		t.Errorf("mch2 only: %d rows, %v; want 20", len(rows), err)
+	}
+	min := int64(150)
+	rows, _, _ = s.ListOrders(ctx, models.OrderFilter{Mids: []string{"mch1", "mch2"}, MinAmount: &min, Sort: "amount_asc", Limit: 100})
+	if len(rows) != 10 || rows[0].Amount != 150 {
+		t.Errorf("amount >= 150 ascending: %d rows, first %d", len(rows), rows[0].Amount)
+	}
+	if _, _, err := s.ListOrders(ctx, models.OrderFilter{Mids: []string{"mch1"}, After: "garbage"}); models.ErrorCode(err) != models.EINVALID {
+		t.Errorf("bad cursor: %v, want EINVALID", err)
+	}
+}
