@@ -24,10 +24,13 @@ import (
 	"github.com/ksherdash/ksherdash/gateway/ksign"
 )
 
+// listFlag collects a repeatable (or comma-separated) flag.
 type listFlag []string
 
+// String implements flag.Value.
 func (l *listFlag) String() string { return strings.Join(*l, ",") }
 
+// Set implements flag.Value.
 func (l *listFlag) Set(v string) error {
 	for _, p := range strings.Split(v, ",") {
 		if p = strings.TrimSpace(p); p != "" {
