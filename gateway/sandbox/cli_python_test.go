@@ -25,6 +25,12 @@ func mustPython(t *testing.T) string {
 		}
 		t.Skipf("python3 not found (%v); set E2E_REQUIRED=1 to make this a failure", err)
 	}
+	// Resolve version-manager shims (pyenv) once: each shim start is slow.
+	if out, err := exec.Command(py, "-c", "import sys; print(sys.executable)").Output(); err == nil {
+		if real := strings.TrimSpace(string(out)); real != "" {
+			py = real
+		}
+	}
 	return py
 }
 

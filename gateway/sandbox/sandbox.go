@@ -293,6 +293,7 @@ func (s *Sandbox) ResetCalls() {
 func (s *Sandbox) run(w http.ResponseWriter, r *http.Request, op string, limited func() *reply, h func() *reply) {
 	s.countCall(op)
 	f := s.faults.take(op)
+	s.log.Debug("Sandbox call.", "op", op, "method", r.Method, "fault", f != nil)
 	if f != nil {
 		switch f.Kind {
 		case FaultLatency:

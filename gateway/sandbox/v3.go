@@ -74,6 +74,16 @@ func v3Fields(r *http.Request) map[string]string {
 			f[k] = v[0]
 		}
 	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		if err := r.ParseMultipartForm(1 << 20); err == nil {
+			for k, v := range r.MultipartForm.Value {
+				if len(v) > 0 {
+					f[k] = v[0]
+				}
+			}
+		}
+		return f
+	}
 	body := strings.TrimSpace(string(readBody(r)))
 	if body == "" {
 		return f

@@ -1,8 +1,11 @@
 package sandbox_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"github.com/ksherdash/ksherdash/gateway/sandbox"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -491,5 +494,39 @@ func TestV3ConcurrentRefunds(t *testing.T) {
 	wg.Wait()
 	if ok != 3 {
 		t.Errorf("%d refunds of 300 succeeded on a 1000 order, want 3", ok)
+	}
+}
+
+func TestV3MultipartAndJSONBodies(t *testing.T) {
+	e := MustEnv(t)
+	vals := e.signV3(map[string]string{"mch_order_no": "NOPE"})
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k := range vals {
+		mw.WriteField(k, vals.Get(k))
+	}
+	mw.Close()
+	resp, err := http.Post(e.url("/KsherPay/order_query"), mw.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if d := MustDecode(t, b)["data"].(map[string]any); d["err_code"] != "KSHER_INVALID_ORDER_NO" {
+		t.Errorf("multipart: %v", d)
+	}
+	m := map[string]string{}
+	for k := range vals {
+		m[k] = vals.Get(k)
+	}
+	js, _ := json.Marshal(m)
+	resp, err = http.Post(e.url("/KsherPay/order_query"), "application/json", bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if d := MustDecode(t, b)["data"].(map[string]any); d["err_code"] != "KSHER_INVALID_ORDER_NO" {
+		t.Errorf("JSON body: %v", d)
 	}
 }
