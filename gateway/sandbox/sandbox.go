@@ -416,12 +416,9 @@ func flipHex(sig string) string {
 	}
 	b := []byte(sig)
 	i := len(b) / 2
-	switch {
-	case b[i] == '0':
+	if b[i] == '0' {
 		b[i] = '1'
-	case b[i] >= 'a' && b[i] <= 'f', b[i] >= 'A' && b[i] <= 'F', b[i] >= '1' && b[i] <= '9':
-		b[i] = '0'
-	default:
+	} else {
 		b[i] = '0'
 	}
 	return string(b)

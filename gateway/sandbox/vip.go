@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -115,13 +116,7 @@ func (s *Sandbox) logEntryURL(base string) string {
 // BadRequest {'redirect_url': ['Not a valid URL.']}.
 func (s *Sandbox) badRequest(base string, errs map[string]string) *reply {
 	var parts []string
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range errs {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(errs)) {
 		parts = append(parts, fmt.Sprintf("'%s': ['%s']", k, errs[k]))
 	}
 	return s.flaskError(base, http.StatusBadRequest, "BadRequest {"+strings.Join(parts, ", ")+"}")
