@@ -108,6 +108,10 @@ step_apt() {
 	# with Thai glyphs for the Thai pages (DejaVu has none).
 	[[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 	[[ -e /usr/share/fonts/truetype/tlwg/Garuda.ttf ]] || missing+=(fonts-tlwg-garuda-ttf)
+	# zbarimg decodes the sandbox's QR codes in its tests; python3 runs Ksher's
+	# reference signature tools against the sandbox.
+	command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
+	command -v python3 >/dev/null 2>&1 || missing+=(python3)
 	if ((${#missing[@]} == 0)); then
 		return 0
 	fi
