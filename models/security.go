@@ -1,0 +1,88 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+)
+
+// What a person sees and does about their own sign-ins: live sessions,
+// and the throttling shared by every check of a password or code.
+
+// SessionHandle is how a session is named in forms: the first 16 hex
+// characters of its id. The id itself (a hash of the cookie) stays out of
+// pages, URLs and logs.
+func SessionHandle(id string) string {
+	if len(id) < 16 {
+		return id
+	}
+	return id[:16]
+}
+
+var handleRe = regexp.MustCompile(`^[0-9a-f]{16}$`)
+
+// LiveSessions returns a person's sessions that have not ended (revoked,
+// past their absolute or idle timeout), most recently used first.
+func (s *Store) LiveSessions(ctx context.Context, userID int64, p SessionPolicy) ([]Session, error) {
+	now := s.now()
+	var ss []Session
+	err := s.db.WithContext(ctx).Where("user_id = ? AND revoked_at IS NULL AND expires_at > ? AND last_seen_at > ?",
+		userID, now, now.Add(-p.Idle)).Order("last_seen_at DESC, created_at DESC").Find(&ss).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: live sessions: %w", err)
+	}
+	return ss, nil
+}
+
+// RevokeSessionByHandle ends one of a person's sessions, named by its
+// handle, and returns its id. ENOTFOUND when the person has no such live
+// session.
+func (s *Store) RevokeSessionByHandle(ctx context.Context, userID int64, handle string) (string, error) {
+	if !handleRe.MatchString(handle) {
+		return "", Errorf(ENOTFOUND, "Session not found.")
+	}
+	var sess Session
+	err := s.db.WithContext(ctx).Where("user_id = ? AND revoked_at IS NULL AND left(id, 16) = ?", userID, handle).Take(&sess).Error
+	if err != nil {
+		return "", notFoundOr(err, "Session")
+	}
+	if err := s.RevokeSession(ctx, userID, sess.ID); err != nil {
+		return "", err
+	}
+	return sess.ID, nil
+}
+
+// RevokeOtherSessions ends every session of a person but keepID, and says
+// how many ended.
+func (s *Store) RevokeOtherSessions(ctx context.Context, userID int64, keepID string) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&Session{}).Where("user_id = ? AND id <> ? AND revoked_at IS NULL", userID, keepID).
+		Update("revoked_at", s.now())
+	return res.RowsAffected, res.Error
+}
+
+// checkThrottle refuses (ETOOMANYREQUEST) when the email or the IP has had
+// too many failures within the policy's window, like Authenticate.
+func (s *Store) checkThrottle(ctx context.Context, email, ip string, p LoginPolicy) error {
+	since := s.now().Add(-p.Window)
+	var perAccount, perIP int64
+	if err := s.db.WithContext(ctx).Model(&LoginAttempt{}).
+		Where("lower(email) = lower(?) AND NOT success AND created_at > ?", email, since).Count(&perAccount).Error; err != nil {
+		return fmt.Errorf("store: count attempts: %w", err)
+	}
+	if err := s.db.WithContext(ctx).Model(&LoginAttempt{}).
+		Where("ip = ? AND NOT success AND created_at > ?", ip, since).Count(&perIP).Error; err != nil {
+		return fmt.Errorf("store: count attempts: %w", err)
+	}
+	if perAccount >= int64(p.PerAccount) || perIP >= int64(p.PerIP) {
+		return Errorf(ETOOMANYREQUEST, "Too many failed attempts. Wait %d minutes and try again.", int(p.Window.Minutes()))
+	}
+	return nil
+}
+
+func (s *Store) recordAttempt(ctx context.Context, email, ip string, ok bool) error {
+	rec := LoginAttempt{Email: email, IP: ip, Success: ok, CreatedAt: s.now()}
+	if err := s.db.WithContext(ctx).Create(&rec).Error; err != nil {
+		return fmt.Errorf("store: record attempt: %w", err)
+	}
+	return nil
+}
