@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,13 @@ func IsFinal(status string) bool {
 	}
 	return false
 }
+
+// Order kinds: how to ask Ksher about an order again.
+const (
+	OrderKindKsherPay = "ksherpay" // v3 order_query
+	OrderKindLink     = "gateway"  // v3 gateway_order_query (a hosted payment link)
+	// vip orders use their family: redirect, cscanb, bscanc, app, miniapp.
+)
 
 // Order is the cached state of one Ksher order.
 type Order struct {
@@ -115,6 +123,19 @@ type OrderUpdate struct {
 	Event          string          // the timeline entry kind: lookup, refresh, notification, sync, link...
 	Summary        string          // short human text for the timeline
 	LatencyMS      int
+	// Refunds Ksher reports as done for this order (a report line, the
+	// sandbox's history). Each is recorded once, by (mid, mch_refund_no), as
+	// succeeded, and the order's refunded total follows them.
+	Refunds []RefundSeen
+}
+
+// RefundSeen is a completed refund of an order as Ksher reported it.
+type RefundSeen struct {
+	MchRefundNo     string
+	KsherRefundNo   string
+	ChannelRefundNo string
+	Amount          int64
+	At              time.Time
 }
 
 // UpsertOrder stores what Ksher said about an order and reports whether
@@ -142,6 +163,16 @@ func (s *Store) upsertOrderTx(tx *gorm.DB, u OrderUpdate) (*Order, bool, error) 
 	var o Order
 	err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
 		Where("mid = ? AND mch_order_no = ?", u.Mid, u.MchOrderNo).Take(&o).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) && u.Kind != OrderKindLink {
+		// A v3 order_query answers about the KsherPay order behind a payment
+		// link under its pay_mch_order_no, which the link's row keeps as its
+		// gateway number: that answer belongs to the link's row.
+		err = tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("mid = ? AND gateway_order_no = ? AND kind = ?", u.Mid, u.MchOrderNo, OrderKindLink).Take(&o).Error
+		if err == nil {
+			u.GatewayOrderNo, u.Kind = "", ""
+		}
+	}
 	isNew := errors.Is(err, gorm.ErrRecordNotFound)
 	if err != nil && !isNew {
 		return nil, false, err
@@ -203,6 +234,13 @@ func (s *Store) upsertOrderTx(tx *gorm.DB, u OrderUpdate) (*Order, bool, error) 
 	o.UpdatedAt = now
 	if err := tx.Save(&o).Error; err != nil {
 		return nil, false, notFoundOr(err, "Order")
+	}
+	if len(u.Refunds) > 0 {
+		refundChanged, err := s.recordRefundsTx(tx, &o, u.Refunds)
+		if err != nil {
+			return nil, false, err
+		}
+		changed = changed || refundChanged
 	}
 	if u.Event != "" || changed {
 		kind, summary := u.Event, u.Summary
@@ -334,22 +372,47 @@ type OrderFilter struct {
 	MaxAmount *int64
 	Text      string // an id, or the start of a merchant order number
 	Sort      string // "newest" (default), "oldest", "amount_desc", "amount_asc"
-	After     string // keyset cursor from the previous page
+	After     string // keyset cursor: the page after this row (Next of a page)
+	Before    string // keyset cursor: the page before this row (Prev of a page)
 	Limit     int    // 25, 50 or 100
 }
 
 // Sorts lists the accepted OrderFilter.Sort values.
 var Sorts = []string{"newest", "oldest", "amount_desc", "amount_asc"}
 
+// PageSizes lists the accepted OrderFilter.Limit values; the first is the default.
+var PageSizes = []int{25, 50, 100}
+
+// OrderPage is one page of the orders list with the cursors of its
+// neighbours ("" where there is none).
+type OrderPage struct {
+	Rows []Order
+	Next string // OrderFilter.After for the following page
+	Prev string // OrderFilter.Before for the preceding page
+}
+
 // ListOrders returns one page of orders and the cursor of the next page
 // ("" on the last). Keyset pagination: the cost of a page does not grow
 // with its depth.
 func (s *Store) ListOrders(ctx context.Context, f OrderFilter) ([]Order, string, error) {
-	if len(f.Mids) == 0 {
-		return nil, "", nil
+	p, err := s.ListOrdersPage(ctx, f)
+	if err != nil {
+		return nil, "", err
 	}
-	if f.Limit != 50 && f.Limit != 100 {
-		f.Limit = 25
+	return p.Rows, p.Next, nil
+}
+
+// ListOrdersPage returns one page of orders, walking forwards from
+// f.After or backwards from f.Before (keyset pagination over the sort
+// column and id, served by the (mid, created_at, id) indexes). EINVALID for
+// a cursor that does not parse.
+func (s *Store) ListOrdersPage(ctx context.Context, f OrderFilter) (*OrderPage, error) {
+	page := &OrderPage{}
+	if len(f.Mids) == 0 {
+		return page, nil
+	}
+	if !slices.Contains(PageSizes, f.Limit) {
+		f.Limit = PageSizes[0]
 	}
 	q := s.db.WithContext(ctx).Model(&Order{})
 	if len(f.Mids) == 1 {
@@ -388,13 +451,20 @@ func (s *Store) ListOrders(ctx context.Context, f OrderFilter) ([]Order, string,
 	case "amount_asc":
 		col, desc = "amount", false
 	}
-	if f.After != "" {
-		key, id, err := decodeCursor(f.After)
+	cursor, backwards := f.After, false
+	if f.Before != "" {
+		cursor, backwards = f.Before, true
+	}
+	// Walking backwards reads the rows before the cursor in reverse order,
+	// then turns them around.
+	scanDesc := desc != backwards
+	if cursor != "" {
+		key, id, err := decodeCursor(cursor)
 		if err != nil {
-			return nil, "", Errorf(EINVALID, "The page link is not valid; start from the first page.")
+			return nil, Errorf(EINVALID, "The page link is not valid; start from the first page.")
 		}
 		op := ">"
-		if desc {
+		if scanDesc {
 			op = "<"
 		}
 		var v any = key
@@ -404,24 +474,47 @@ func (s *Store) ListOrders(ctx context.Context, f OrderFilter) ([]Order, string,
 		q = q.Where(fmt.Sprintf("(%s, id) %s (?, ?)", col, op), v, id)
 	}
 	dir := " ASC"
-	if desc {
+	if scanDesc {
 		dir = " DESC"
 	}
 	var rows []Order
 	if err := q.Order(col + dir).Order("id" + dir).Limit(f.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	next := ""
-	if len(rows) > f.Limit {
+	more := len(rows) > f.Limit
+	if more {
 		rows = rows[:f.Limit]
-		last := rows[len(rows)-1]
-		key := last.CreatedAt.UnixNano()
-		if col == "amount" {
-			key = last.Amount
-		}
-		next = strconv.FormatInt(key, 36) + "." + strconv.FormatInt(last.ID, 36)
 	}
-	return rows, next, nil
+	if backwards {
+		slices.Reverse(rows)
+	}
+	page.Rows = rows
+	if len(rows) == 0 {
+		return page, nil
+	}
+	cursorOf := func(o Order) string {
+		key := o.CreatedAt.UnixNano()
+		if col == "amount" {
+			key = o.Amount
+		}
+		return strconv.FormatInt(key, 36) + "." + strconv.FormatInt(o.ID, 36)
+	}
+	first, last := cursorOf(rows[0]), cursorOf(rows[len(rows)-1])
+	switch {
+	case backwards:
+		page.Next = last // the page we came from follows
+		if more {
+			page.Prev = first
+		}
+	default:
+		if more {
+			page.Next = last
+		}
+		if cursor != "" {
+			page.Prev = first
+		}
+	}
+	return page, nil
 }
 
 func decodeCursor(c string) (int64, int64, error) {
@@ -510,3 +603,120 @@ func (s *Store) recordCall(ctx context.Context, key string, at time.Time) (bool,
 		ON CONFLICT (key) DO UPDATE SET called_at = GREATEST(upstream_calls.called_at, EXCLUDED.called_at)`, key, at).Error
 	return err == nil, err
 }
+
+// recordRefundsTx stores the refunds Ksher reported for o (once each, by
+// mid and refund number) and sets o's refunded total and state from the
+// succeeded ones. It reports whether o changed.
+func (s *Store) recordRefundsTx(tx *gorm.DB, o *Order, seen []RefundSeen) (bool, error) {
+	for _, r := range seen {
+		if r.MchRefundNo == "" || r.Amount <= 0 {
+			continue
+		}
+		at := r.At
+		if at.IsZero() {
+			at = s.now()
+		}
+		err := tx.Exec(`INSERT INTO refunds (order_id, mid, mch_refund_no, ksher_refund_no, channel_refund_no, amount, currency, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'succeeded', ?, ?)
+			ON CONFLICT (mid, mch_refund_no) DO UPDATE SET
+				ksher_refund_no = COALESCE(NULLIF(refunds.ksher_refund_no, ''), EXCLUDED.ksher_refund_no),
+				channel_refund_no = COALESCE(NULLIF(refunds.channel_refund_no, ''), EXCLUDED.channel_refund_no)`,
+			o.ID, o.Mid, r.MchRefundNo, r.KsherRefundNo, r.ChannelRefundNo, r.Amount, o.Currency, at.UTC(), s.now()).Error
+		if err != nil {
+			return false, err
+		}
+	}
+	var sum int64
+	if err := tx.Raw("SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE order_id = ? AND status = 'succeeded'", o.ID).Scan(&sum).Error; err != nil {
+		return false, err
+	}
+	sum = min(sum, o.Amount)
+	if sum <= o.Refunded {
+		return false, nil
+	}
+	o.Refunded = sum
+	if o.Status == StatusPaid || o.Status == StatusRefunded || o.Status == StatusPartiallyRefunded || o.Status == StatusUnknown {
+		o.Status = StatusPartiallyRefunded
+		if o.Refunded == o.Amount {
+			o.Status = StatusRefunded
+		}
+	}
+	return true, tx.Model(o).Updates(map[string]any{"refunded": o.Refunded, "status": o.Status}).Error
+}
+
+// UpsertOrders stores many answers in one transaction (a report, the
+// sandbox's history) and returns how many orders changed.
+func (s *Store) UpsertOrders(ctx context.Context, us []OrderUpdate) (int, error) {
+	n := 0
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, u := range us {
+			_, changed, err := s.upsertOrderTx(tx, u)
+			if err != nil {
+				return fmt.Errorf("%s/%s: %w", u.Mid, u.MchOrderNo, err)
+			}
+			if changed {
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: upsert orders: %w", err)
+	}
+	return n, nil
+}
+
+// CachedOrderNos returns the merchant order numbers cached for mid.
+func (s *Store) CachedOrderNos(ctx context.Context, mid string) (map[string]bool, error) {
+	var nos []string
+	if err := s.db.WithContext(ctx).Model(&Order{}).Where("mid = ?", mid).Pluck("mch_order_no", &nos).Error; err != nil {
+		return nil, err
+	}
+	set := make(map[string]bool, len(nos))
+	for _, n := range nos {
+		set[n] = true
+	}
+	return set, nil
+}
+
+// OrderRefund is one refund of a cached order.
+type OrderRefund struct {
+	ID              int64
+	OrderID         int64
+	Mid             string
+	MchRefundNo     string
+	KsherRefundNo   string
+	ChannelRefundNo string
+	Amount          int64
+	Currency        string
+	Status          string // pending, succeeded, failed, unknown
+	Reason          string
+	CreatedAt       time.Time
+}
+
+// TableName maps OrderRefund to the refunds table.
+func (OrderRefund) TableName() string { return "refunds" }
+
+// OrderRefunds returns an order's refunds, oldest first.
+func (s *Store) OrderRefunds(ctx context.Context, orderID int64) ([]OrderRefund, error) {
+	var rs []OrderRefund
+	err := s.db.WithContext(ctx).Where("order_id = ?", orderID).Order("created_at, id").Find(&rs).Error
+	return rs, err
+}
+
+// LastUpstreamCall returns when Ksher was last asked about key (zero time
+// if never) and whether that call found something.
+func (s *Store) LastUpstreamCall(ctx context.Context, key string) (time.Time, bool, error) {
+	var last struct {
+		CalledAt time.Time
+		Found    bool
+	}
+	err := s.db.WithContext(ctx).Raw("SELECT called_at, found FROM upstream_calls WHERE key = ?", key).Scan(&last).Error
+	return last.CalledAt, last.Found, err
+}
+
+// KnownChannels are Ksher's payment channel codes (API.md E.2), offered in
+// list filters.
+var KnownChannels = []string{"promptpay", "bbl_promptpay", "truemoney", "linepay", "airpay", "alipay", "alipayplus",
+	"wechat", "atome", "card", "ktbcard", "ktccard", "scb_easy", "bbl_deeplink", "baybank_deeplink", "kplus",
+	"ktc_instal", "kbank_instal", "kcc_instal", "kfc_instal"}
