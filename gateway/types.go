@@ -355,6 +355,9 @@ type TransactionListParams struct {
 	Channel *string
 	// PageSize per request; default 40, at most 49 (Ksher: limit < 50).
 	PageSize int
+	// Offset is the first row to fetch (default 0): a caller that stored
+	// how far it got resumes there instead of fetching earlier pages again.
+	Offset int
 }
 
 // Transaction is one row of a transaction or settlement report.
@@ -376,6 +379,9 @@ type Transaction struct {
 	Time string
 	// DeviceID, OperatorID and OperatorName as sent.
 	DeviceID, OperatorID, OperatorName string
+	// Total is how many rows the whole report holds, as Ksher said on the
+	// page this row came in (0 when Ksher did not say).
+	Total int64
 }
 
 // ---------------------------------------------------------------- channels

@@ -561,22 +561,23 @@ type transactionsPage struct {
 	has   bool
 }
 
-func transaction(row map[string]any, mid string, fetched time.Time) *Transaction {
-	return &Transaction{Meta: Meta{API: APIVIP, RawStatus: str(row, "type"), Raw: rawJSON(row), FetchedAt: fetched}, Mid: mid,
+func transaction(row map[string]any, mid string, fetched time.Time, total int64) *Transaction {
+	return &Transaction{Meta: Meta{API: APIVIP, RawStatus: str(row, "type"), Raw: rawJSON(row), FetchedAt: fetched}, Mid: mid, Total: total,
 		MerchantOrderID: str(row, "order_id"), KsherOrderID: str(row, "ksher_order_id"), Amount: reportAmount(row, "amount"),
 		Currency: str(row, "currency"), Channel: str(row, "channel"), Type: str(row, "type"), Time: str(row, "transaction_time"),
 		DeviceID: str(row, "device_id"), OperatorID: str(row, "operator_id"), OperatorName: str(row, "operator_name")}
 }
 
-// paginate yields the rows of a paginated finance report.
-func (d *vipDriver) paginate(ctx context.Context, op, apiPath, mid string, pageSize int, extra map[string]any) iter.Seq2[*Transaction, error] {
+// paginate yields the rows of a paginated finance report, starting at row
+// start.
+func (d *vipDriver) paginate(ctx context.Context, op, apiPath, mid string, start, pageSize int, extra map[string]any) iter.Seq2[*Transaction, error] {
 	return func(yield func(*Transaction, error) bool) {
 		limit := pageSize
 		if limit <= 0 {
 			limit = defaultPageSize
 		}
 		limit = min(limit, maxPageSize)
-		for offset := 0; ; {
+		for offset := max(start, 0); ; {
 			f := map[string]any{"offset": offset, "limit": limit}
 			for k, v := range extra {
 				f[k] = v
@@ -594,7 +595,11 @@ func (d *vipDriver) paginate(ctx context.Context, op, apiPath, mid string, pageS
 				return
 			}
 			for _, row := range page.rows {
-				if !yield(transaction(row, mid, page.FetchedAt), nil) {
+				total := int64(0)
+				if page.has {
+					total = page.total
+				}
+				if !yield(transaction(row, mid, page.FetchedAt, total), nil) {
 					return
 				}
 			}
@@ -623,7 +628,7 @@ func (d *vipDriver) listTransactions(ctx context.Context, p *TransactionListPara
 	if p.Channel != nil && *p.Channel != "" {
 		extra["channel"] = *p.Channel
 	}
-	return d.paginate(ctx, op, "/api/v1/finance/settlements/order/"+p.Date.Format("20060102"), mid, p.PageSize, extra)
+	return d.paginate(ctx, op, "/api/v1/finance/settlements/order/"+p.Date.Format("20060102"), mid, p.Offset, p.PageSize, extra)
 }
 
 func (d *vipDriver) settlementOrders(ctx context.Context, p *SettlementOrdersParams) iter.Seq2[*Transaction, error] {
@@ -637,7 +642,7 @@ func (d *vipDriver) settlementOrders(ctx context.Context, p *SettlementOrdersPar
 	}
 	// Row fields of settlement_order are UNCONFIRMED; they are read like
 	// transaction rows.
-	return d.paginate(ctx, op, "/api/v1/finance/settlements/settlement_order", mid, p.PageSize, map[string]any{"reference_id": p.ReferenceID})
+	return d.paginate(ctx, op, "/api/v1/finance/settlements/settlement_order", mid, 0, p.PageSize, map[string]any{"reference_id": p.ReferenceID})
 }
 
 // settlementList carries one day/channel answer through the call loop.
