@@ -26,6 +26,12 @@ type Store interface {
 	Access(ctx context.Context, u *models.User) ([]models.MidAccess, error)
 	SetLastMid(ctx context.Context, userID int64, mid string) error
 	Audit(ctx context.Context, who models.Actor, action, target, mid string, details map[string]any) error
+	// Merchant accounts and the audit log.
+	Accounts(ctx context.Context) ([]models.MerchantAccount, error)
+	Account(ctx context.Context, id int64) (*models.MerchantAccount, error)
+	SaveAccount(ctx context.Context, id int64, in models.AccountInput) (*models.MerchantAccount, error)
+	AccountCredentials(a *models.MerchantAccount) (*models.Credentials, error)
+	AuditLog(ctx context.Context, f models.AuditFilter) ([]models.AuditEntry, error)
 }
 
 // Translators gives the translator for a request's language.
@@ -51,6 +57,8 @@ type Handler struct {
 	store Store
 	i18n  Translators
 	cfg   Config
+	// gateways builds the Ksher client of each merchant account.
+	gateways *Gateways
 }
 
 // New returns a Handler.
@@ -58,7 +66,7 @@ func New(log *slog.Logger, store Store, tr Translators, cfg Config) *Handler {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	return &Handler{log: log, store: store, i18n: tr, cfg: cfg}
+	return &Handler{log: log, store: store, i18n: tr, cfg: cfg, gateways: NewGateways(store, log)}
 }
 
 // Keys of request-scoped values in fiber.Ctx.Locals, set by web's middleware.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -98,42 +100,78 @@ type AccountInput struct {
 	Credentials    *Credentials // nil = keep the stored ones
 }
 
+// FieldProblem says why one field of the account form is not acceptable:
+// ID is a message id of the accounts catalog (views/locales/*/accounts.json)
+// and Data fills its placeholders. Models name problems; views word them.
+type FieldProblem struct {
+	ID   string
+	Data map[string]any
+}
+
+// AccountProblems maps form fields (name, api_kind, base_url,
+// gateway_base_url, time_zone, mids, token, key_<mid>, ...) to their problem.
+type AccountProblems map[string]FieldProblem
+
+// AccountError is a problem SaveAccount found with its input: the field and
+// why. It unwraps to an *Error with code EINVALID or ECONFLICT, so an
+// unhandled one still maps to the right HTTP status.
+type AccountError struct {
+	Field   string
+	Problem FieldProblem
+	Code    string
+}
+
+// Error implements error.
+func (e *AccountError) Error() string {
+	return "store: account field " + e.Field + ": " + e.Problem.ID
+}
+
+// Unwrap gives the application error code.
+func (e *AccountError) Unwrap() error { return &Error{Code: e.Code, Message: e.Problem.ID} }
+
+// MaxAccountNameLength bounds an account's name (in characters).
+const MaxAccountNameLength = 100
+
 var midRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
-// Validate returns a message per invalid field.
-func (in *AccountInput) Validate() map[string]string {
-	errs := map[string]string{}
+// Validate returns the problem of each invalid field. It trims the name and
+// defaults the time zone to Asia/Bangkok.
+func (in *AccountInput) Validate() AccountProblems {
+	errs := AccountProblems{}
 	in.Name = strings.TrimSpace(in.Name)
-	if in.Name == "" {
-		errs["name"] = "Enter a name."
+	switch {
+	case in.Name == "":
+		errs["name"] = FieldProblem{ID: "accounts.error.name_required"}
+	case utf8.RuneCountInString(in.Name) > MaxAccountNameLength:
+		errs["name"] = FieldProblem{ID: "accounts.error.name_long", Data: map[string]any{"Max": MaxAccountNameLength}}
 	}
 	if in.APIKind != APIv3 && in.APIKind != APIVIP {
-		errs["api_kind"] = "Choose v3 or vip."
+		errs["api_kind"] = FieldProblem{ID: "accounts.error.api_kind"}
 	}
 	for _, f := range []struct{ name, v string }{{"base_url", in.BaseURL}, {"gateway_base_url", in.GatewayBaseURL}} {
 		if f.v == "" && f.name == "gateway_base_url" {
 			continue
 		}
 		u, err := url.Parse(f.v)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs[f.name] = "Enter an absolute http(s) URL."
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			errs[f.name] = FieldProblem{ID: "accounts.error.url"}
 		}
 	}
 	if in.TimeZone == "" {
 		in.TimeZone = "Asia/Bangkok"
 	}
-	if _, err := time.LoadLocation(in.TimeZone); err != nil {
-		errs["time_zone"] = "Unknown time zone."
+	if _, err := time.LoadLocation(in.TimeZone); err != nil || in.TimeZone == "Local" {
+		errs["time_zone"] = FieldProblem{ID: "accounts.error.time_zone"}
 	}
 	if len(in.Mids) == 0 {
-		errs["mids"] = "Add at least one mid."
+		errs["mids"] = FieldProblem{ID: "accounts.error.mids_required"}
 	}
 	seen := map[string]bool{}
 	for _, m := range in.Mids {
 		if !midRe.MatchString(m.Mid) {
-			errs["mids"] = fmt.Sprintf("%q is not a mid (letters, digits, - and _, at most 32).", m.Mid)
+			errs["mids"] = FieldProblem{ID: "accounts.error.mid_invalid", Data: map[string]any{"Mid": m.Mid}}
 		} else if seen[m.Mid] {
-			errs["mids"] = fmt.Sprintf("%s is listed twice.", m.Mid)
+			errs["mids"] = FieldProblem{ID: "accounts.error.mid_twice", Data: map[string]any{"Mid": m.Mid}}
 		}
 		seen[m.Mid] = true
 	}
@@ -141,12 +179,12 @@ func (in *AccountInput) Validate() map[string]string {
 		switch in.APIKind {
 		case APIVIP:
 			if strings.TrimSpace(c.Token) == "" {
-				errs["token"] = "Enter the API token."
+				errs["token"] = FieldProblem{ID: "accounts.error.token_required"}
 			}
 		case APIv3:
 			for _, m := range in.Mids {
 				if strings.TrimSpace(c.PrivateKeys[m.Mid]) == "" {
-					errs["private_keys"] = "Enter the private key of " + m.Mid + "."
+					errs["key_"+m.Mid] = FieldProblem{ID: "accounts.error.key_required", Data: map[string]any{"Mid": m.Mid}}
 				}
 			}
 		}
@@ -154,20 +192,110 @@ func (in *AccountInput) Validate() map[string]string {
 	return errs
 }
 
-func firstError(errs map[string]string, order ...string) error {
-	for _, k := range order {
-		if m, ok := errs[k]; ok {
-			return Errorf(EINVALID, "%s", m)
+// accountFieldOrder is the order of the form's fields, for the first problem.
+var accountFieldOrder = []string{"name", "api_kind", "base_url", "gateway_base_url", "time_zone", "mids", "token"}
+
+// First returns the first problem in form order as an *AccountError, or nil.
+func (p AccountProblems) First() *AccountError {
+	for _, f := range accountFieldOrder {
+		if pr, ok := p[f]; ok {
+			return &AccountError{Field: f, Problem: pr, Code: EINVALID}
 		}
 	}
-	return nil
+	keys := make([]string, 0, len(p))
+	for f := range p {
+		keys = append(keys, f)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sort.Strings(keys)
+	return &AccountError{Field: keys[0], Problem: p[keys[0]], Code: EINVALID}
+}
+
+// CredentialsUpdate is what the account form submitted for the secrets.
+// Empty fields keep what is stored.
+type CredentialsUpdate struct {
+	// SharedPrivateKey (v3) is used for every mid given no key of its own.
+	SharedPrivateKey string
+	// PrivateKeys (v3) per mid.
+	PrivateKeys map[string]string
+	// KsherPublicKey (v3) overrides Ksher's published response key.
+	KsherPublicKey string
+	// ClearKsherPublicKey (v3) drops a stored override.
+	ClearKsherPublicKey bool
+	// Token (vip) is the HMAC token.
+	Token string
+}
+
+// LogValue keeps secrets out of logs.
+func (u CredentialsUpdate) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// String keeps secrets out of %v.
+func (u CredentialsUpdate) String() string { return "[redacted]" }
+
+// GoString keeps secrets out of %#v.
+func (u CredentialsUpdate) GoString() string { return "[redacted]" }
+
+// Apply computes the credentials to store for an account of kind with mids:
+// the stored ones (nil on create) overlaid with u, keeping only what kind
+// uses and the keys of the listed mids. It returns nil credentials when the
+// result equals what is stored (keep them), and the problems otherwise
+// found (a mid without any key, vip without a token). Changing the API kind
+// needs the new kind's secrets: stored ones of the other kind do not carry
+// over.
+func (u CredentialsUpdate) Apply(stored *Credentials, kind string, mids []Mid) (*Credentials, AccountProblems) {
+	probs := AccountProblems{}
+	if stored == nil {
+		stored = &Credentials{}
+	}
+	next := &Credentials{}
+	switch kind {
+	case APIVIP:
+		if next.Token = strings.TrimSpace(u.Token); next.Token == "" {
+			next.Token = stored.Token
+		}
+		if next.Token == "" {
+			probs["token"] = FieldProblem{ID: "accounts.error.token_required"}
+		}
+	case APIv3:
+		next.PrivateKeys = map[string]string{}
+		for _, m := range mids {
+			k := strings.TrimSpace(u.PrivateKeys[m.Mid])
+			if k == "" {
+				k = strings.TrimSpace(u.SharedPrivateKey)
+			}
+			if k == "" {
+				k = stored.PrivateKeys[m.Mid]
+			}
+			if k == "" {
+				probs["key_"+m.Mid] = FieldProblem{ID: "accounts.error.key_required", Data: map[string]any{"Mid": m.Mid}}
+				continue
+			}
+			next.PrivateKeys[m.Mid] = k
+		}
+		if next.KsherPublicKey = strings.TrimSpace(u.KsherPublicKey); next.KsherPublicKey == "" && !u.ClearKsherPublicKey {
+			next.KsherPublicKey = stored.KsherPublicKey
+		}
+	default:
+		return nil, probs // Validate reports the kind
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	if next.Fingerprint() == stored.Fingerprint() {
+		return nil, probs
+	}
+	return next, probs
 }
 
 // SaveAccount creates (id 0) or updates an account with its mids and, when
-// given, new credentials. Mids belonging to another account are refused.
+// given, new credentials (sealed with the store's secret key). Problems come
+// back as *AccountError: EINVALID for invalid input, ECONFLICT for a taken
+// name or a mid of another account; ENOTFOUND for an unknown id.
 func (s *Store) SaveAccount(ctx context.Context, id int64, in AccountInput) (*MerchantAccount, error) {
-	if errs := in.Validate(); len(errs) > 0 {
-		return nil, firstError(errs, "name", "api_kind", "base_url", "gateway_base_url", "time_zone", "mids", "token", "private_keys")
+	if err := in.Validate().First(); err != nil {
+		return nil, err
 	}
 	a := &MerchantAccount{ID: id}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -181,7 +309,7 @@ func (s *Store) SaveAccount(ctx context.Context, id int64, in AccountInput) (*Me
 		if id == 0 {
 			a.CreatedAt = s.now()
 			if err := tx.Omit("Mids").Create(a).Error; err != nil {
-				return notFoundOr(err, "An account with this name")
+				return nameTakenOr(err)
 			}
 		}
 		if in.Credentials != nil {
@@ -195,7 +323,7 @@ func (s *Store) SaveAccount(ctx context.Context, id int64, in AccountInput) (*Me
 			a.CredentialsFingerprint = in.Credentials.Fingerprint()
 		}
 		if err := tx.Omit("Mids", "CreatedAt").Save(a).Error; err != nil {
-			return notFoundOr(err, "An account with this name")
+			return nameTakenOr(err)
 		}
 		return s.syncMids(tx, a.ID, in.Mids)
 	})
@@ -205,6 +333,13 @@ func (s *Store) SaveAccount(ctx context.Context, id int64, in AccountInput) (*Me
 	return s.Account(ctx, a.ID)
 }
 
+func nameTakenOr(err error) error {
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return &AccountError{Field: "name", Problem: FieldProblem{ID: "accounts.error.name_taken"}, Code: ECONFLICT}
+	}
+	return notFoundOr(err, "Account")
+}
+
 func (s *Store) syncMids(tx *gorm.DB, accountID int64, want []Mid) error {
 	keep := make([]string, 0, len(want))
 	for _, m := range want {
@@ -212,7 +347,8 @@ func (s *Store) syncMids(tx *gorm.DB, accountID int64, want []Mid) error {
 		var other Mid
 		err := tx.Where("mid = ?", m.Mid).Take(&other).Error
 		if err == nil && other.AccountID != accountID {
-			return Errorf(ECONFLICT, "Mid %s belongs to another account.", m.Mid)
+			return &AccountError{Field: "mids", Code: ECONFLICT,
+				Problem: FieldProblem{ID: "accounts.error.mid_taken", Data: map[string]any{"Mid": m.Mid}}}
 		}
 		if m.Currency == "" {
 			m.Currency = "THB"

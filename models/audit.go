@@ -113,8 +113,12 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, erro
 	if f.Mid != "" {
 		q = q.Where("mid = ?", f.Mid)
 	}
-	if f.Mids != nil {
-		q = q.Where("mid IN ?", append(f.Mids, "\x00"))
+	switch {
+	case f.Mids == nil:
+	case len(f.Mids) == 0:
+		q = q.Where("false") // limited to no mid at all: nothing
+	default:
+		q = q.Where("mid IN ?", f.Mids)
 	}
 	if f.From != nil {
 		q = q.Where("created_at >= ?", *f.From)

@@ -85,3 +85,113 @@ func csrfHeaders(token string) string {
 	}
 	return s
 }
+
+// AccountListVM is the merchant accounts page (owners only).
+type AccountListVM struct {
+	Accounts []AccountRowVM
+}
+
+// AccountRowVM is one merchant account in the list: never its secrets, only
+// their fingerprint.
+type AccountRowVM struct {
+	ID             int64
+	URL            string
+	Name           string
+	APIKind        string // "v3" or "vip"
+	BaseURL        string
+	GatewayBaseURL string
+	Sandbox        bool
+	Mids           []string // labels
+	Fingerprint    string
+	UpdatedAt      string // in the account's zone, zone named
+}
+
+// AccountFormVM is the create or edit form of a merchant account. Secrets
+// are never part of it: only which ones are stored, and their fingerprint.
+type AccountFormVM struct {
+	ID                    int64  // 0 for a new account
+	Action                string // where the form posts
+	Name                  string
+	APIKind               string
+	BaseURL               string
+	GatewayBaseURL        string
+	DefaultBaseURL        string // shown as placeholders
+	DefaultGatewayBaseURL string
+	Sandbox               bool
+	TimeZone              string
+	TimeZones             []string // suggestions
+	MidsText              string   // one "mid name" per line
+	KeyMids               []AccountKeyVM
+	HasKsherKey           bool // a Ksher public key override is stored
+	HasToken              bool // a vip token is stored
+	CredentialsUnreadable bool // stored credentials do not open: enter them again
+	Fingerprint           string
+	UpdatedAt             string
+	Errors                map[string]string // field -> translated message
+	Test                  *AccountTestVM    // the last "Test connection" answer
+}
+
+// AccountKeyVM is the private-key field of one v3 mid.
+type AccountKeyVM struct {
+	Mid    string
+	Stored bool // a key is stored: leaving the field empty keeps it
+}
+
+// AccountTestVM is the answer of "Test connection".
+type AccountTestVM struct {
+	OK      bool
+	At      string // when, in the account's zone, zone named
+	Error   string // the client could not be built (configuration), translated
+	Results []AccountTestRowVM
+}
+
+// AccountTestRowVM is the answer for one mid.
+type AccountTestRowVM struct {
+	Mid        string
+	OK         bool
+	Summary    string // on success: what Ksher answered, translated
+	Kind       string // on failure: the gateway error kind (data attribute)
+	KindLabel  string // translated kind
+	Code       string // Ksher's code
+	Message    string // Ksher's message
+	HTTPStatus int
+	LatencyMS  int64
+}
+
+// AuditVM is the audit log page: filters as typed, one page of entries and
+// the link to the next (older) page.
+type AuditVM struct {
+	Who       string
+	Action    string
+	Mid       string
+	From      string // YYYY-MM-DD, a local day in TimeZone
+	To        string
+	Actions   []AuditOption
+	Mids      []AuditOption
+	Errors    map[string]string // field -> translated message
+	Rows      []AuditRowVM
+	OlderURL  string // "" on the last page
+	NewestURL string // set when not on the first page
+	TimeZone  string
+}
+
+// AuditOption is one choice of a filter's select.
+type AuditOption struct {
+	Value string
+	Label string
+}
+
+// AuditRowVM is one audit entry as shown.
+type AuditRowVM struct {
+	ID            int64
+	Time          string // in TimeZone, zone named
+	Actor         string
+	Action        string
+	ActionLabel   string
+	Target        string
+	Mid           string
+	IP            string
+	UserAgent     string // shortened
+	UserAgentFull string
+	Details       string // JSON
+}

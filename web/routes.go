@@ -22,6 +22,17 @@ func routes(r *router, h *handlers.Handler) {
 	r.signedIn(fiber.MethodGet, "/account/password", h.PasswordShow)
 	r.signedIn(fiber.MethodPost, "/account/password", h.PasswordUpdate)
 
+	// Merchant accounts and their credentials (owners only: ActManageAccounts)
+	r.global(fiber.MethodGet, "/accounts", models.ActManageAccounts, h.AccountList)
+	r.global(fiber.MethodGet, "/accounts/new", models.ActManageAccounts, h.AccountNew)
+	r.global(fiber.MethodPost, "/accounts", models.ActManageAccounts, h.AccountCreate)
+	r.global(fiber.MethodGet, "/accounts/:id", models.ActManageAccounts, h.AccountShow)
+	r.global(fiber.MethodPost, "/accounts/:id", models.ActManageAccounts, h.AccountUpdate)
+	r.global(fiber.MethodPost, "/accounts/:id/test", models.ActManageAccounts, h.AccountCheck)
+
+	// Audit log (owners: everything; others: the mids where they may view it)
+	r.global(fiber.MethodGet, "/audit", models.ActViewAudit, h.AuditList)
+
 	// One mid (/m/{mid}/...) or every mid the person may see (/m/all/...)
 	r.mid(fiber.MethodGet, "/m/:mid", models.ActView, allowAll, h.DashboardShow)
 }

@@ -1,0 +1,31 @@
+package handlers
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ksherdash/ksherdash/views"
+)
+
+// AccountList handles GET /accounts: every merchant account with its mids
+// and the fingerprint of its credentials, never the credentials.
+func (h *Handler) AccountList(c *fiber.Ctx) error {
+	accounts, err := h.store.Accounts(c.UserContext())
+	if err != nil {
+		return err
+	}
+	vm := views.AccountListVM{}
+	for _, a := range accounts {
+		row := views.AccountRowVM{ID: a.ID, URL: "/accounts/" + strconv.FormatInt(a.ID, 10), Name: a.Name,
+			APIKind: a.APIKind, BaseURL: a.BaseURL, GatewayBaseURL: a.GatewayBaseURL, Sandbox: a.Sandbox,
+			Fingerprint: a.CredentialsFingerprint, UpdatedAt: h.formatTimeIn(a.UpdatedAt, a.TimeZone)}
+		for _, m := range a.Mids {
+			row.Mids = append(row.Mids, m.Label())
+		}
+		vm.Accounts = append(vm.Accounts, row)
+	}
+	lp := h.layout(c, "accounts.title")
+	lp.Nav = "accounts"
+	return render(c, fiber.StatusOK, views.AccountListPage(lp, vm))
+}

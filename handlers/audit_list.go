@@ -1,0 +1,147 @@
+package handlers
+
+import (
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ksherdash/ksherdash/models"
+	"github.com/ksherdash/ksherdash/views"
+)
+
+// auditPageSize is the number of entries per page of the audit log.
+const auditPageSize = 50
+
+// AuditList handles GET /audit: the audit log, newest first, filtered by
+// who (email), action, mid and a range of local days, one keyset page at a
+// time (?before=<id>). Owners see every entry; anyone else only the
+// entries of the mids where their role may view the audit log. The filter
+// state lives in the URL; htmx requests get only the table.
+func (h *Handler) AuditList(c *fiber.Ctx) error {
+	c.Vary("HX-Request")
+	v, sc := ViewerOf(c), ScopeOf(c)
+	loc := h.cfg.Location
+	vm := views.AuditVM{Who: strings.TrimSpace(c.Query("who")), Action: c.Query("action"), Mid: c.Query("mid"),
+		From: c.Query("from"), To: c.Query("to"), TimeZone: loc.String()}
+	f := models.AuditFilter{Actor: vm.Who, Mid: vm.Mid, Limit: auditPageSize + 1}
+	if slices.Contains(models.AuditActions, vm.Action) {
+		f.Action = vm.Action
+	} else {
+		vm.Action = ""
+	}
+	if !v.User.IsOwner {
+		// Only the mids where the role has view_audit; never nil, so a
+		// person without any sees nothing rather than everything.
+		f.Mids = append([]string{}, sc.Allowed...)
+	}
+	errs := map[string]string{}
+	var err error
+	if f.From, err = localDay(vm.From, loc, 0); err != nil {
+		errs["from"] = h.T(c, "audit.error.date")
+	}
+	if f.To, err = localDay(vm.To, loc, 1); err != nil {
+		errs["to"] = h.T(c, "audit.error.date")
+	}
+	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
+		errs["to"] = h.T(c, "audit.error.range")
+	}
+	if b, err := strconv.ParseInt(c.Query("before"), 10, 64); err == nil && b > 0 {
+		f.Before = b
+	}
+	for _, a := range models.AuditActions {
+		vm.Actions = append(vm.Actions, views.AuditOption{Value: a, Label: h.T(c, "audit.action."+a)})
+	}
+	if sc != nil {
+		for _, a := range sc.Access {
+			if v.User.IsOwner || slices.Contains(sc.Allowed, a.Mid.Mid) {
+				vm.Mids = append(vm.Mids, views.AuditOption{Value: a.Mid.Mid, Label: a.Mid.Label()})
+			}
+		}
+	}
+	if len(errs) == 0 {
+		entries, err := h.store.AuditLog(c.UserContext(), f)
+		if err != nil {
+			return err
+		}
+		if len(entries) > auditPageSize {
+			entries = entries[:auditPageSize]
+			vm.OlderURL = auditURL(vm, entries[len(entries)-1].ID)
+		}
+		for _, e := range entries {
+			vm.Rows = append(vm.Rows, h.auditRow(c, e))
+		}
+	}
+	vm.Errors = errs
+	if f.Before > 0 {
+		vm.NewestURL = auditURL(vm, 0)
+	}
+	if isPartial(c) {
+		return render(c, fiber.StatusOK, views.AuditTable(vm))
+	}
+	lp := h.layout(c, "audit.title")
+	lp.Nav = "audit"
+	return render(c, fiber.StatusOK, views.AuditPage(lp, vm))
+}
+
+// localDay turns a YYYY-MM-DD day in loc into the UTC instant of its start
+// (plus days); an empty value is no bound.
+func localDay(s string, loc *time.Location, days int) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	d, err := time.ParseInLocation(time.DateOnly, s, loc)
+	if err != nil {
+		return nil, err
+	}
+	t := d.AddDate(0, 0, days).UTC()
+	return &t, nil
+}
+
+// auditURL is the page of the current filters before the entry before (0:
+// the newest page).
+func auditURL(vm views.AuditVM, before int64) string {
+	q := url.Values{}
+	for k, v := range map[string]string{"who": vm.Who, "action": vm.Action, "mid": vm.Mid, "from": vm.From, "to": vm.To} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if before > 0 {
+		q.Set("before", strconv.FormatInt(before, 10))
+	}
+	if len(q) == 0 {
+		return "/audit"
+	}
+	return "/audit?" + q.Encode()
+}
+
+// auditRow shows one entry: time in the zone with the zone named, the
+// action's label and a shortened user agent (in full as a tooltip).
+func (h *Handler) auditRow(c *fiber.Ctx, e models.AuditEntry) views.AuditRowVM {
+	details := string(e.Details)
+	if details == "{}" || details == "null" {
+		details = ""
+	}
+	label := h.T(c, "audit.action."+e.Action)
+	if label == "audit.action."+e.Action {
+		label = e.Action // an action newer than the catalogs
+	}
+	return views.AuditRowVM{ID: e.ID, Time: h.formatTime(e.CreatedAt), Actor: e.ActorEmail, Action: e.Action,
+		ActionLabel: label, Target: e.Target, Mid: e.Mid, IP: e.IP,
+		UserAgent: shortUserAgent(e.UserAgent), UserAgentFull: e.UserAgent, Details: details}
+}
+
+// shortUserAgent keeps the first 48 characters of a user agent.
+func shortUserAgent(ua string) string {
+	const max = 48
+	if utf8.RuneCountInString(ua) <= max {
+		return ua
+	}
+	r := []rune(ua)
+	return string(r[:max]) + "…"
+}
