@@ -26,6 +26,25 @@ type Store interface {
 	Access(ctx context.Context, u *models.User) ([]models.MidAccess, error)
 	SetLastMid(ctx context.Context, userID int64, mid string) error
 	Audit(ctx context.Context, who models.Actor, action, target, mid string, details map[string]any) error
+	// People (models/people.go): every rule about who may manage whom is in models.
+	People(ctx context.Context, actor *models.User) ([]models.Person, error)
+	Person(ctx context.Context, actor *models.User, id int64) (*models.Person, error)
+	GrantableMids(ctx context.Context, actor *models.User) ([]models.Mid, error)
+	CreatePerson(ctx context.Context, actor *models.User, in models.PersonInput) (*models.Person, string, error)
+	UpdatePerson(ctx context.Context, actor *models.User, id int64, in models.PersonInput) (*models.PersonChange, error)
+	SetPersonDisabled(ctx context.Context, actor *models.User, id int64, disabled bool) (*models.Person, error)
+	ResetPersonPassword(ctx context.Context, actor *models.User, id int64) (*models.Person, string, error)
+	// One's own sign-ins (models/security.go, models/totp.go).
+	FindUser(ctx context.Context, id int64) (*models.User, error)
+	LiveSessions(ctx context.Context, userID int64, p models.SessionPolicy) ([]models.Session, error)
+	RevokeSessionByHandle(ctx context.Context, userID int64, handle string) (string, error)
+	RevokeOtherSessions(ctx context.Context, userID int64, keepID string) (int64, error)
+	BeginTOTP(ctx context.Context, userID int64) (*models.TOTPSetup, error)
+	PendingTOTP(ctx context.Context, userID int64) (*models.TOTPSetup, error)
+	ConfirmTOTP(ctx context.Context, userID int64, code string) ([]string, error)
+	DisableTOTP(ctx context.Context, userID int64, password, code, ip string, p models.LoginPolicy) error
+	VerifySecondFactor(ctx context.Context, userID int64, code, ip string, p models.LoginPolicy) (*models.User, string, error)
+	RecoveryCodesLeft(ctx context.Context, userID int64) (int64, error)
 	// Merchant accounts and the audit log.
 	Accounts(ctx context.Context) ([]models.MerchantAccount, error)
 	Account(ctx context.Context, id int64) (*models.MerchantAccount, error)
@@ -49,6 +68,7 @@ type Config struct {
 	SessionCookie string
 	SecureCookies bool
 	Location      *time.Location // the account's zone (default Asia/Bangkok)
+	LoginTokenKey []byte         // signs the code form of two-factor sign-ins (login_2fa.go)
 }
 
 // Handler carries the dependencies of every handler.

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ksherdash/ksherdash/models"
@@ -38,6 +40,16 @@ func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 		}
 		return render(c, status, views.LoginPage(h.layout(c, "login.title"), vm))
 	}
+	if u.TOTPEnabledAt != nil {
+		// The password was right; the session starts after the code (login_2fa.go).
+		return h.showSecondFactor(c, fiber.StatusOK, signLoginToken(h.cfg.LoginTokenKey, u, time.Now()), next, "")
+	}
+	return h.startSession(c, u, next, nil)
+}
+
+// startSession signs u in: a new session, its cookie, the audit entry, and
+// on to the password page (one-time password) or next.
+func (h *Handler) startSession(c *fiber.Ctx, u *models.User, next string, details map[string]any) error {
 	token, _, err := h.store.CreateSession(c.UserContext(), u.ID, c.IP(), c.Get(fiber.HeaderUserAgent), h.cfg.Sessions)
 	if err != nil {
 		return err
@@ -47,7 +59,7 @@ func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 	h.log.Info("Signed in.", "request_id", RequestID(c), "user_id", u.ID)
 	who := actor(c)
 	who.UserID, who.Email = u.ID, u.Email
-	if err := h.store.Audit(c.UserContext(), who, models.AuditLogin, u.Email, "", nil); err != nil {
+	if err := h.store.Audit(c.UserContext(), who, models.AuditLogin, u.Email, "", details); err != nil {
 		return err
 	}
 	if u.MustChangePassword {

@@ -65,6 +65,7 @@ func New(d Deps) (*fiber.App, error) {
 		SessionCookie: cookiePrefix + "ksd_session",
 		SecureCookies: d.Config.HTTPS,
 		Location:      d.Config.Location,
+		LoginTokenKey: deriveKey(d.Config.SecretKey, "login-2fa"),
 	})
 	m := &middleware{
 		log:           d.Log,

@@ -15,12 +15,19 @@ func routes(r *router, h *handlers.Handler) {
 	r.public(fiber.MethodGet, "/login", h.LoginShow)
 	r.public(fiber.MethodPost, "/login", h.LoginCreate)
 	r.public(fiber.MethodGet, "/lang", h.LanguageSet)
+	r.public(fiber.MethodPost, "/login/2fa", h.LoginTwoFactorCreate)
 
 	// Signed in, about oneself
 	r.signedIn(fiber.MethodGet, "/", h.HomeShow)
 	r.signedIn(fiber.MethodPost, "/logout", h.LogoutCreate)
 	r.signedIn(fiber.MethodGet, "/account/password", h.PasswordShow)
 	r.signedIn(fiber.MethodPost, "/account/password", h.PasswordUpdate)
+	r.signedIn(fiber.MethodGet, "/account/security", h.SecurityShow)
+	r.signedIn(fiber.MethodPost, "/account/security/sessions/revoke", h.SecuritySessionRevoke)
+	r.signedIn(fiber.MethodPost, "/account/security/sessions/revoke-others", h.SecuritySessionsRevokeOthers)
+	r.signedIn(fiber.MethodPost, "/account/security/totp", h.SecurityTOTPBegin)
+	r.signedIn(fiber.MethodPost, "/account/security/totp/confirm", h.SecurityTOTPConfirm)
+	r.signedIn(fiber.MethodPost, "/account/security/totp/disable", h.SecurityTOTPDisable)
 
 	// Merchant accounts and their credentials (owners only: ActManageAccounts)
 	r.global(fiber.MethodGet, "/accounts", models.ActManageAccounts, h.AccountList)
@@ -32,6 +39,16 @@ func routes(r *router, h *handlers.Handler) {
 
 	// Audit log (owners: everything; others: the mids where they may view it)
 	r.global(fiber.MethodGet, "/audit", models.ActViewAudit, h.AuditList)
+
+	// People (owners: everyone; managers: the people on their mids, rules in models)
+	r.global(fiber.MethodGet, "/people", models.ActManagePeople, h.PeopleList)
+	r.global(fiber.MethodGet, "/people/new", models.ActManagePeople, h.PeopleNew)
+	r.global(fiber.MethodPost, "/people", models.ActManagePeople, h.PeopleCreate)
+	r.global(fiber.MethodGet, "/people/:id", models.ActManagePeople, h.PersonShow)
+	r.global(fiber.MethodPost, "/people/:id", models.ActManagePeople, h.PersonUpdate)
+	r.global(fiber.MethodPost, "/people/:id/disable", models.ActManagePeople, h.PersonDisable)
+	r.global(fiber.MethodPost, "/people/:id/enable", models.ActManagePeople, h.PersonEnable)
+	r.global(fiber.MethodPost, "/people/:id/password", models.ActManagePeople, h.PersonPasswordReset)
 
 	// One mid (/m/{mid}/...) or every mid the person may see (/m/all/...)
 	r.mid(fiber.MethodGet, "/m/:mid", models.ActView, allowAll, h.DashboardShow)

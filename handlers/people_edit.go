@@ -1,0 +1,112 @@
+package handlers
+
+import (
+	"reflect"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ksherdash/ksherdash/models"
+	"github.com/ksherdash/ksherdash/views"
+)
+
+// PersonShow handles GET /people/:id: the edit form. People the viewer may
+// not see are not found.
+func (h *Handler) PersonShow(c *fiber.Ctx) error {
+	id, err := personID(c)
+	if err != nil {
+		return err
+	}
+	p, err := h.store.Person(c.UserContext(), ViewerOf(c).User, id)
+	if err != nil {
+		return err
+	}
+	vm, err := h.personForm(c, p, nil)
+	if err != nil {
+		return err
+	}
+	vm.Done = h.doneMessage(c, "person_saved", "person_disabled", "person_enabled")
+	return render(c, fiber.StatusOK, views.PersonFormPage(h.layout(c, "people.edit"), vm))
+}
+
+// PersonUpdate handles POST /people/:id: name, owner flag (owners only) and
+// roles on the viewer's mids. A bad form is shown again and changes
+// nothing.
+func (h *Handler) PersonUpdate(c *fiber.Ctx) error {
+	id, err := personID(c)
+	if err != nil {
+		return err
+	}
+	v := ViewerOf(c)
+	in := personInput(c)
+	ch, err := h.store.UpdatePerson(c.UserContext(), v.User, id, in)
+	if bad := models.AsInvalidInput(err); bad != nil {
+		return h.personFormError(c, id, &in, bad)
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.auditPersonChange(c, ch); err != nil {
+		return err
+	}
+	h.log.Info("Person updated.", "request_id", RequestID(c), "user_id", id, "by", v.User.ID)
+	return redirectAfterPost(c, personPath(id)+"?done=person_saved")
+}
+
+// personFormError shows the edit form again (422) with the submitted
+// values, or, for htmx buttons, the message alone.
+func (h *Handler) personFormError(c *fiber.Ctx, id int64, in *models.PersonInput, bad *models.InvalidInput) error {
+	errs := h.inputErrors(c, bad)
+	if isPartial(c) {
+		for _, msg := range errs {
+			return render(c, fiber.StatusUnprocessableEntity, views.ErrorPartial(views.ErrorVM{Status: fiber.StatusUnprocessableEntity, Message: msg}))
+		}
+	}
+	p, err := h.store.Person(c.UserContext(), ViewerOf(c).User, id)
+	if err != nil {
+		return err
+	}
+	vm, err := h.personForm(c, p, in)
+	if err != nil {
+		return err
+	}
+	vm.Errors = errs
+	return render(c, fiber.StatusUnprocessableEntity, views.PersonFormPage(h.layout(c, "people.edit"), vm))
+}
+
+// auditPersonChange records one role_change per mid whose grant changed
+// (roles before and after), the owner flag, and a renaming.
+func (h *Handler) auditPersonChange(c *fiber.Ctx, ch *models.PersonChange) error {
+	before, after := map[string]*models.Grant{}, map[string]*models.Grant{}
+	var mids []string
+	for i, g := range ch.Before.Grants {
+		before[g.Mid] = &ch.Before.Grants[i]
+		mids = append(mids, g.Mid)
+	}
+	for i, g := range ch.After.Grants {
+		after[g.Mid] = &ch.After.Grants[i]
+		if before[g.Mid] == nil {
+			mids = append(mids, g.Mid)
+		}
+	}
+	email := ch.After.Email
+	for _, mid := range mids {
+		b, a := grantDetails(before[mid]), grantDetails(after[mid])
+		if reflect.DeepEqual(b, a) {
+			continue
+		}
+		if err := h.audit(c, models.AuditRoleChange, email, mid, map[string]any{"before": b, "after": a}); err != nil {
+			return err
+		}
+	}
+	if ch.Before.IsOwner != ch.After.IsOwner {
+		if err := h.audit(c, models.AuditRoleChange, email, "", map[string]any{
+			"before": map[string]any{"owner": ch.Before.IsOwner}, "after": map[string]any{"owner": ch.After.IsOwner}}); err != nil {
+			return err
+		}
+	}
+	if ch.Before.Name != ch.After.Name {
+		return h.auditPerson(c, models.AuditPersonUpdate, ch.After, map[string]any{
+			"before": map[string]any{"name": ch.Before.Name}, "after": map[string]any{"name": ch.After.Name}})
+	}
+	return nil
+}

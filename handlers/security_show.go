@@ -1,0 +1,39 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ksherdash/ksherdash/models"
+	"github.com/ksherdash/ksherdash/views"
+)
+
+// SecurityShow handles GET /account/security: one's sessions, the password
+// link and two-factor sign-in.
+func (h *Handler) SecurityShow(c *fiber.Ctx) error {
+	vm, err := h.securityVM(c)
+	if err != nil {
+		return err
+	}
+	vm.Done = h.doneMessage(c, "session_revoked", "sessions_revoked", "totp_disabled")
+	return render(c, fiber.StatusOK, views.SecurityPage(h.layout(c, "security.title"), vm))
+}
+
+func (h *Handler) securityVM(c *fiber.Ctx) (views.SecurityVM, error) {
+	v := ViewerOf(c)
+	sessions, err := h.store.LiveSessions(c.UserContext(), v.User.ID, h.cfg.Sessions)
+	if err != nil {
+		return views.SecurityVM{}, err
+	}
+	vm := views.SecurityVM{TwoFactor: v.User.TOTPEnabledAt != nil}
+	for _, s := range sessions {
+		vm.Sessions = append(vm.Sessions, views.SessionVM{Handle: models.SessionHandle(s.ID), Created: h.formatTime(s.CreatedAt),
+			LastSeen: h.formatTime(s.LastSeenAt), IP: s.IP, UserAgent: s.UserAgent, Current: s.ID == v.Session.ID})
+	}
+	if vm.TwoFactor {
+		vm.TwoFactorSince = h.formatTime(*v.User.TOTPEnabledAt)
+		if vm.RecoveryLeft, err = h.store.RecoveryCodesLeft(c.UserContext(), v.User.ID); err != nil {
+			return vm, err
+		}
+	}
+	return vm, nil
+}
