@@ -97,7 +97,7 @@ func (h *Handler) checkMid(ctx context.Context, reqID string, client *gateway.Cl
 	case models.APIv3:
 		var mi *gateway.MerchantInfo
 		if mi, err = client.Merchant.Info(ctx, &gateway.MerchantInfoParams{Mid: mid}); err == nil {
-			row.Summary = views.Tf(ctx, "accounts.test.ok_v3", map[string]any{"Name": orDash(mi.Name), "Type": orDash(mi.AccountType)})
+			row.Summary = views.Tf(ctx, "accounts.test.ok_v3", map[string]any{"Merchant": orDash(mi.MerchantID), "Type": orDash(mi.AccountType)})
 		}
 	default:
 		var cl *gateway.ChannelList

@@ -21,7 +21,7 @@ func (h *Handler) AccountList(c *fiber.Ctx) error {
 			APIKind: a.APIKind, BaseURL: a.BaseURL, GatewayBaseURL: a.GatewayBaseURL, Sandbox: a.Sandbox,
 			Fingerprint: a.CredentialsFingerprint, UpdatedAt: h.formatTimeIn(a.UpdatedAt, a.TimeZone)}
 		for _, m := range a.Mids {
-			row.Mids = append(row.Mids, m.Label())
+			row.Mids = append(row.Mids, views.AccountMidVM{Mid: m.Mid, Name: m.Name})
 		}
 		vm.Accounts = append(vm.Accounts, row)
 	}

@@ -131,17 +131,44 @@ func (h *Handler) auditRow(c *fiber.Ctx, e models.AuditEntry) views.AuditRowVM {
 	if label == "audit.action."+e.Action {
 		label = e.Action // an action newer than the catalogs
 	}
-	return views.AuditRowVM{ID: e.ID, Time: h.formatTime(e.CreatedAt), Actor: e.ActorEmail, Action: e.Action,
+	lt := e.CreatedAt.In(h.cfg.Location)
+	return views.AuditRowVM{ID: e.ID, Time: lt.Format(time.DateTime), Zone: h.cfg.Location.String() + ", " + lt.Format("-07"), Actor: e.ActorEmail, Action: e.Action,
 		ActionLabel: label, Target: e.Target, Mid: e.Mid, IP: e.IP,
 		UserAgent: shortUserAgent(e.UserAgent), UserAgentFull: e.UserAgent, Details: details}
 }
 
-// shortUserAgent keeps the first 48 characters of a user agent.
+// shortUserAgent names the browser and system of a user agent ("Chrome
+// 124 · Linux"), or keeps its first 40 characters when it is no browser
+// known here.
 func shortUserAgent(ua string) string {
-	const max = 48
+	browser := ""
+	for _, b := range []struct{ token, name string }{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Version/", "Safari"},
+	} {
+		if i := strings.Index(ua, b.token); i >= 0 {
+			v := ua[i+len(b.token):]
+			if j := strings.IndexAny(v, ". ;)"); j >= 0 {
+				v = v[:j]
+			}
+			browser = b.name + " " + v
+			break
+		}
+	}
+	system := ""
+	for _, s := range []struct{ token, name string }{
+		{"Windows", "Windows"}, {"iPhone", "iOS"}, {"iPad", "iPadOS"}, {"Android", "Android"}, {"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, s.token) {
+			system = s.name
+			break
+		}
+	}
+	if browser != "" && system != "" {
+		return browser + " · " + system
+	}
+	const max = 40
 	if utf8.RuneCountInString(ua) <= max {
 		return ua
 	}
-	r := []rune(ua)
-	return string(r[:max]) + "…"
+	return string([]rune(ua)[:max]) + "…"
 }

@@ -101,9 +101,15 @@ type AccountRowVM struct {
 	BaseURL        string
 	GatewayBaseURL string
 	Sandbox        bool
-	Mids           []string // labels
+	Mids           []AccountMidVM
 	Fingerprint    string
 	UpdatedAt      string // in the account's zone, zone named
+}
+
+// AccountMidVM is one mid of an account: its id and name.
+type AccountMidVM struct {
+	Mid  string
+	Name string
 }
 
 // AccountFormVM is the create or edit form of a merchant account. Secrets
@@ -184,7 +190,8 @@ type AuditOption struct {
 // AuditRowVM is one audit entry as shown.
 type AuditRowVM struct {
 	ID            int64
-	Time          string // in TimeZone, zone named
+	Time          string // in TimeZone, to the second
+	Zone          string // the zone and its offset then, e.g. "Asia/Bangkok, +07"
 	Actor         string
 	Action        string
 	ActionLabel   string

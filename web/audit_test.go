@@ -110,13 +110,11 @@ func TestAuditFilters(t *testing.T) {
 	}
 	// The row: time in the zone with the zone named, label, IP, short agent.
 	_, body = owner.get("/audit?from=2024-03-01&to=2024-03-01")
-	for _, want := range []string{"2024-03-01 23:30 (Asia/Bangkok, +07)", "alice@example.com", ">Refund<", "203.0.113.7", "Mozilla/5.0 (X11; Linux x86_64)", `title="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit`, "&#34;n&#34;: &#34;t1&#34;"} {
+	for _, want := range []string{">2024-03-01 23:30:00<", "Asia/Bangkok, +07", "alice@example.com", ">Refund<", "203.0.113.7",
+		">Chrome 124 · Linux<", `title="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit`, "&#34;n&#34;: &#34;t1&#34;"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("row lacks %q", want)
 		}
-	}
-	if strings.Contains(body, ">Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML") {
-		t.Error("the user agent is not shortened")
 	}
 	// The filter state comes back in the form, so the URL is the state.
 	_, body = owner.get("/audit?who=alice&action=export&mid=mch35001&from=2024-03-01&to=2024-03-02")
