@@ -1,0 +1,279 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Sync job states.
+const (
+	SyncQueued  = "queued"
+	SyncRunning = "running"
+	SyncDone    = "done"
+	SyncFailed  = "failed"
+)
+
+// DefaultSyncStale is how long a running job may go without a heartbeat
+// before another worker takes it over (its worker is presumed dead).
+const DefaultSyncStale = 2 * time.Minute
+
+// ErrSyncLost is returned to a worker whose job was taken over (its
+// heartbeat went stale) or cancelled: it must stop without writing.
+var ErrSyncLost = errors.New("store: sync job no longer held by this worker")
+
+// SyncJob is the pull of one mid's daily transactions report (vip) into
+// the order cache, one page at a time. It is resumable: NextOffset is
+// committed with each page's orders.
+type SyncJob struct {
+	ID          int64
+	AccountID   int64
+	Mid         string
+	Day         time.Time // the report's day (a date, in the account's zone)
+	Status      string
+	NextOffset  int
+	Total       *int // rows in the report, once Ksher said
+	Fetched     int
+	Error       string
+	Attempts    int // incremented by each claim: the claim's token
+	HeartbeatAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// DayString is the job's day as YYYY-MM-DD.
+func (j *SyncJob) DayString() string { return j.Day.Format(time.DateOnly) }
+
+// SyncEnqueue asks for one mid's day to be pulled.
+type SyncEnqueue struct {
+	AccountID int64
+	Mid       string
+	Day       time.Time // its date is used
+	// Force re-pulls a day already done (from the first row) or resumes a
+	// failed one; without it a done job is re-pulled only when it finished
+	// before RepullDoneBefore (the scheduler: today, and yesterday until
+	// it is over), and a failed one is resumed.
+	Force            bool
+	RepullDoneBefore time.Time
+}
+
+// EnqueueSync queues a mid's day. A job already queued or running is left
+// alone; a failed one resumes from where it stopped; a done one restarts
+// from the first row (Force, or finished before RepullDoneBefore).
+func (s *Store) EnqueueSync(ctx context.Context, e SyncEnqueue) (*SyncJob, error) {
+	day := time.Date(e.Day.Year(), e.Day.Month(), e.Day.Day(), 0, 0, 0, 0, time.UTC)
+	now := s.now()
+	repull := e.RepullDoneBefore
+	if e.Force {
+		repull = now.Add(time.Hour)
+	}
+	var j SyncJob
+	err := s.db.WithContext(ctx).Raw(`
+INSERT INTO sync_jobs (account_id, mid, day, status, created_at, updated_at)
+VALUES (@account, @mid, @day, 'queued', @now, @now)
+ON CONFLICT (mid, day) DO UPDATE SET
+    status      = 'queued',
+    account_id  = EXCLUDED.account_id,
+    next_offset = CASE WHEN sync_jobs.status = 'done' THEN 0 ELSE sync_jobs.next_offset END,
+    fetched     = CASE WHEN sync_jobs.status = 'done' THEN 0 ELSE sync_jobs.fetched END,
+    error       = '',
+    updated_at  = EXCLUDED.updated_at
+WHERE sync_jobs.status = 'failed' OR (sync_jobs.status = 'done' AND sync_jobs.updated_at < @repull)
+RETURNING *`, map[string]any{"account": e.AccountID, "mid": e.Mid, "day": day, "now": now, "repull": repull}).Scan(&j).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: enqueue sync %s %s: %w", e.Mid, day.Format(time.DateOnly), err)
+	}
+	if j.ID == 0 { // left alone: return it as it is
+		if err := s.db.WithContext(ctx).Where("mid = ? AND day = ?", e.Mid, day).Take(&j).Error; err != nil {
+			return nil, notFoundOr(err, "Sync job")
+		}
+	}
+	return &j, nil
+}
+
+// ClaimSyncJob takes the oldest queued job, or a running one whose
+// heartbeat is older than stale (its worker is gone), marks it running and
+// returns it; nil when there is none. Claims use FOR UPDATE SKIP LOCKED, so
+// any number of workers on any number of replicas each get a different job.
+func (s *Store) ClaimSyncJob(ctx context.Context, stale time.Duration) (*SyncJob, error) {
+	if stale <= 0 {
+		stale = DefaultSyncStale
+	}
+	var claimed *SyncJob
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := s.now()
+		var j SyncJob
+		err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked}).
+			Where("status = ? OR (status = ? AND (heartbeat_at IS NULL OR heartbeat_at < ?))", SyncQueued, SyncRunning, now.Add(-stale)).
+			Order("updated_at, id").Take(&j).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		j.Status, j.Attempts, j.HeartbeatAt, j.Error, j.UpdatedAt = SyncRunning, j.Attempts+1, &now, "", now
+		err = tx.Model(&SyncJob{}).Where("id = ?", j.ID).Updates(map[string]any{
+			"status": j.Status, "attempts": j.Attempts, "heartbeat_at": now, "error": "", "updated_at": now}).Error
+		claimed = &j
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim sync job: %w", err)
+	}
+	return claimed, nil
+}
+
+// SyncRow is one line of a daily transactions report, as an order update.
+// RefundAmount > 0 marks a refund line: it sets the order refunded
+// (partially when less than the order's amount) and applies only to orders
+// already cached (the report does not say the order's amount).
+type SyncRow struct {
+	Update       OrderUpdate
+	RefundAmount int64
+}
+
+// SyncPageResult is one page of the report.
+type SyncPageResult struct {
+	Rows    []SyncRow // the lines that say something about an order
+	Fetched int       // lines on the page (the offset moves by this many)
+	Total   int       // lines in the whole report (0: not said)
+	More    bool      // another page follows
+}
+
+// SyncFetch fetches the page that starts at offset.
+type SyncFetch func(ctx context.Context, offset int) (*SyncPageResult, error)
+
+// SyncProgress says what one page did.
+type SyncProgress struct {
+	Job     *SyncJob
+	Rows    int // rows on the page
+	Changed int // orders the page changed
+}
+
+// SyncPage pulls the next page of job j: under the job's row lock it checks
+// that the job is still this worker's claim (else ErrSyncLost), fetches the
+// page at the committed offset, stores its orders, and commits them with the
+// new offset and a fresh heartbeat, all or nothing. A failed fetch stores
+// nothing and leaves the offset where it was. Holding the lock while
+// fetching means no two workers ever fetch the same page of a job.
+func (s *Store) SyncPage(ctx context.Context, j *SyncJob, fetch SyncFetch) (*SyncProgress, error) {
+	p := &SyncProgress{}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var cur SyncJob
+		err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Take(&cur, j.ID).Error
+		if err != nil {
+			return notFoundOr(err, "Sync job")
+		}
+		if cur.Status != SyncRunning || cur.Attempts != j.Attempts {
+			return ErrSyncLost
+		}
+		page, err := fetch(ctx, cur.NextOffset)
+		if err != nil {
+			return err
+		}
+		if err := setChangeSource(tx, DriftSync); err != nil {
+			return err
+		}
+		for _, r := range page.Rows {
+			changed, err := s.syncRowTx(tx, r)
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.Update.MchOrderNo, err)
+			}
+			if changed {
+				p.Changed++
+			}
+		}
+		now := s.now()
+		cur.NextOffset += page.Fetched
+		cur.Fetched += page.Fetched
+		if page.Total > 0 {
+			cur.Total = &page.Total
+		}
+		if !page.More {
+			cur.Status = SyncDone
+			if cur.Total == nil || *cur.Total < cur.Fetched {
+				cur.Total = &cur.Fetched
+			}
+		}
+		cur.HeartbeatAt, cur.UpdatedAt = &now, now
+		p.Rows, p.Job = page.Fetched, &cur
+		return tx.Model(&SyncJob{}).Where("id = ?", cur.ID).Updates(map[string]any{
+			"next_offset": cur.NextOffset, "fetched": cur.Fetched, "total": cur.Total, "status": cur.Status,
+			"heartbeat_at": now, "updated_at": now}).Error
+	})
+	if err != nil {
+		if errors.Is(err, ErrSyncLost) {
+			return nil, ErrSyncLost
+		}
+		return nil, fmt.Errorf("store: sync %s %s page at %d: %w", j.Mid, j.DayString(), j.NextOffset, err)
+	}
+	*j = *p.Job
+	return p, nil
+}
+
+// syncRowTx stores one report line. A line that contradicts a final state
+// the cache keeps is recorded as drift (a final state the cache gives up is
+// recorded by the database itself).
+func (s *Store) syncRowTx(tx *gorm.DB, r SyncRow) (bool, error) {
+	u := r.Update
+	var cur Order
+	err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+		Where("mid = ? AND mch_order_no = ?", u.Mid, u.MchOrderNo).Take(&cur).Error
+	found := err == nil
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return false, err
+	}
+	if r.RefundAmount > 0 {
+		if !found {
+			return false, nil
+		}
+		u.Status = StatusRefunded
+		if r.RefundAmount < cur.Amount {
+			u.Status = StatusPartiallyRefunded
+		}
+		if cur.Status == StatusRefunded && u.Status == StatusPartiallyRefunded {
+			return false, nil // an earlier line of the day refunded the rest
+		}
+	}
+	if found && u.Status != "" && u.Status != cur.Status && !acceptStatus(cur.Status, u.Status) {
+		return false, s.recordDriftTx(tx, &cur, u.Status, DriftSync)
+	}
+	_, changed, err := s.upsertOrderTx(tx, u)
+	return changed, err
+}
+
+// FailSyncJob marks job j failed with a reason, if it is still this
+// worker's claim; the offset stays, so the next run resumes there.
+func (s *Store) FailSyncJob(ctx context.Context, j *SyncJob, reason string) error {
+	if len(reason) > 500 {
+		reason = reason[:500]
+	}
+	now := s.now()
+	return s.db.WithContext(ctx).Model(&SyncJob{}).Where("id = ? AND status = ? AND attempts = ?", j.ID, SyncRunning, j.Attempts).
+		Updates(map[string]any{"status": SyncFailed, "error": reason, "heartbeat_at": nil, "updated_at": now}).Error
+}
+
+// ReleaseSyncJob puts job j back in the queue (its worker is stopping), if
+// it is still this worker's claim.
+func (s *Store) ReleaseSyncJob(ctx context.Context, j *SyncJob) error {
+	return s.db.WithContext(ctx).Model(&SyncJob{}).Where("id = ? AND status = ? AND attempts = ?", j.ID, SyncRunning, j.Attempts).
+		Updates(map[string]any{"status": SyncQueued, "heartbeat_at": nil, "updated_at": s.now()}).Error
+}
+
+// SyncJobs returns the jobs of mids, newest day first (at most limit, default 60).
+func (s *Store) SyncJobs(ctx context.Context, mids []string, limit int) ([]SyncJob, error) {
+	if len(mids) == 0 {
+		return nil, nil
+	}
+	if limit <= 0 || limit > 500 {
+		limit = 60
+	}
+	var js []SyncJob
+	err := s.db.WithContext(ctx).Where("mid IN ?", mids).Order("day DESC, mid").Limit(limit).Find(&js).Error
+	return js, err
+}
