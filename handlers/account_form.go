@@ -231,8 +231,16 @@ func (h *Handler) saveAccount(c *fiber.Ctx, prev *models.MerchantAccount) error 
 		}
 	}
 	var id int64
+	var removed []string
 	if prev != nil {
 		id = prev.ID
+		// Dropping a mid also drops everyone's role on it (memberships
+		// cascade): the owner confirms that explicitly.
+		if _, removed = diffMids(prev.Mids, f.Mids); len(removed) > 0 && c.FormValue("confirm_remove") == "" {
+			if _, ok := probs["mids"]; !ok {
+				probs["mids"] = models.FieldProblem{ID: "accounts.error.confirm_remove", Data: map[string]any{"Mids": strings.Join(removed, ", ")}}
+			}
+		}
 	}
 	var a *models.MerchantAccount
 	if len(probs) == 0 {
@@ -248,7 +256,7 @@ func (h *Handler) saveAccount(c *fiber.Ctx, prev *models.MerchantAccount) error 
 	}
 	if len(probs) > 0 {
 		vm := h.accountFormVM(c, prev, stored, f)
-		vm.Errors, vm.CredentialsUnreadable = h.translateProblems(c, probs), !readable
+		vm.Errors, vm.CredentialsUnreadable, vm.RemovedMids = h.translateProblems(c, probs), !readable, removed
 		return render(c, fiber.StatusUnprocessableEntity, views.AccountFormPage(h.accountLayout(c, prev), vm))
 	}
 	if err := h.auditAccountSave(c, prev, a); err != nil {

@@ -128,9 +128,10 @@ type AccountFormVM struct {
 	TimeZones             []string // suggestions
 	MidsText              string   // one "mid name" per line
 	KeyMids               []AccountKeyVM
-	HasKsherKey           bool // a Ksher public key override is stored
-	HasToken              bool // a vip token is stored
-	CredentialsUnreadable bool // stored credentials do not open: enter them again
+	HasKsherKey           bool     // a Ksher public key override is stored
+	HasToken              bool     // a vip token is stored
+	CredentialsUnreadable bool     // stored credentials do not open: enter them again
+	RemovedMids           []string // mids the posted form drops: their people lose access, so confirm
 	Fingerprint           string
 	UpdatedAt             string
 	Errors                map[string]string // field -> translated message

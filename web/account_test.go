@@ -217,12 +217,30 @@ func TestAccountCreateAndEditVIP(t *testing.T) {
 		t.Errorf("credential_change = %+v", cc)
 	}
 
-	// Edit without secrets: the token and its fingerprint stay.
+	// Edit without secrets: the token and its fingerprint stay. Dropping
+	// mch50002 also drops the roles on it, so it needs a confirmation.
+	clerk, err := e.store.CreateUser(ctx, models.NewUser{Email: "clerk@example.com", Password: testPassword, Role: models.RoleSupport, Mids: []string{"mch50002"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := "/accounts/" + strconv.FormatInt(a.ID, 10)
-	resp, _ = owner.postForm(path, map[string]string{"name": "Shop renamed", "api_kind": "vip",
-		"base_url": "https://shop.vip.ksher.net", "time_zone": "Asia/Bangkok", "mids": "mch50001 Shop one\nmch50003 Three", "token": ""})
+	edit := map[string]string{"name": "Shop renamed", "api_kind": "vip",
+		"base_url": "https://shop.vip.ksher.net", "time_zone": "Asia/Bangkok", "mids": "mch50001 Shop one\nmch50003 Three", "token": ""}
+	before := counts(t, e.store)
+	resp, body = owner.postForm(path, edit)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `data-testid="account-confirm-remove"`) || !strings.Contains(body, "Removing mch50002") {
+		t.Fatalf("dropping a mid without confirmation = %d, want 422 asking to confirm", resp.StatusCode)
+	}
+	if after := counts(t, e.store); after != before {
+		t.Errorf("an unconfirmed removal changed something: %v -> %v", before, after)
+	}
+	edit["confirm_remove"] = "1"
+	resp, _ = owner.postForm(path, edit)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("edit = %d, want 303", resp.StatusCode)
+	}
+	if access, err := e.store.Access(ctx, clerk); err != nil || len(access) != 0 {
+		t.Errorf("the role on the removed mid survives: %v %v", access, err)
 	}
 	a2, _ := e.store.Account(ctx, a.ID)
 	if a2.Name != "Shop renamed" || a2.CredentialsFingerprint != fp || mustCredentials(t, e.store, a2).Token != token {
