@@ -110,6 +110,35 @@ func TestE2EOwnerCreatesAccount(t *testing.T) {
 	if strings.Contains(html, token) {
 		t.Error("the accounts list shows the token")
 	}
+
+	// The audit log has the creation; filtering swaps the table in place
+	// (htmx) and puts the filter in the URL.
+	must(t, page.GetByTestId("nav-audit").Click())
+	expectURL(t, page, `/audit$`)
+	_, err = page.GetByTestId("audit-action").SelectOption(playwright.SelectOptionValues{Values: &[]string{"credential_change"}})
+	must(t, err)
+	_, err = page.Evaluate("() => { window.ksdNoReload = true }")
+	must(t, err)
+	must(t, page.GetByTestId("audit-submit").Click())
+	expectURL(t, page, `/audit\?.*action=credential_change`)
+	if same, err := page.Evaluate("() => window.ksdNoReload === true"); err != nil || same != true {
+		t.Errorf("filtering reloaded the page (%v, %v): htmx did not swap the table", same, err)
+	}
+	rows := page.Locator(`[data-testid="audit-row"]`)
+	expectVisible(t, rows.First())
+	if n, _ := rows.Count(); n != 1 {
+		t.Errorf("credential_change rows = %d, want 1", n)
+	}
+	details, err := rows.First().TextContent()
+	must(t, err)
+	if !strings.Contains(details, fp) || !strings.Contains(details, "Browser Shop") {
+		t.Errorf("the audit row lacks the account or its fingerprint: %q", details)
+	}
+	html, err = page.Content()
+	must(t, err)
+	if strings.Contains(html, token) {
+		t.Error("the audit log shows the token")
+	}
 	for _, out := range []string{app.Stdout.String(), app.Stderr.String()} {
 		if strings.Contains(out, token) || strings.Contains(out, keyLine) {
 			t.Error("a secret reached the program's output or log")
