@@ -46,6 +46,8 @@ CREATE INDEX orders_gateway_order_no_idx ON orders (gateway_order_no) WHERE gate
 CREATE INDEX orders_mid_created_idx ON orders (mid, created_at DESC, id DESC);
 CREATE INDEX orders_mid_status_created_idx ON orders (mid, status, created_at DESC, id DESC);
 CREATE INDEX orders_created_idx ON orders (created_at DESC, id DESC);
+CREATE INDEX orders_mid_amount_idx ON orders (mid, amount DESC, id DESC);
+CREATE INDEX orders_amount_idx ON orders (amount DESC, id DESC);
 -- Drift: non-final orders and paid orders without a notification.
 CREATE INDEX orders_open_idx ON orders (created_at) WHERE status IN ('pending', 'not_sure', 'unknown');
 

@@ -1,0 +1,8 @@
+package models
+
+import "context"
+
+// ExecForBench runs raw SQL (benchmarks fill the cache with generate_series).
+func (s *Store) ExecForBench(ctx context.Context, sql string) error {
+	return s.db.WithContext(ctx).Exec(sql).Error
+}
