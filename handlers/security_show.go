@@ -27,7 +27,7 @@ func (h *Handler) securityVM(c *fiber.Ctx) (views.SecurityVM, error) {
 	vm := views.SecurityVM{TwoFactor: v.User.TOTPEnabledAt != nil}
 	for _, s := range sessions {
 		vm.Sessions = append(vm.Sessions, views.SessionVM{Handle: models.SessionHandle(s.ID), Created: h.formatTime(s.CreatedAt),
-			LastSeen: h.formatTime(s.LastSeenAt), IP: s.IP, UserAgent: s.UserAgent, Current: s.ID == v.Session.ID})
+			LastSeen: h.formatTime(s.LastSeenAt), IP: s.IP, UserAgent: shortUserAgent(s.UserAgent), UserAgentFull: s.UserAgent, Current: s.ID == v.Session.ID})
 	}
 	if vm.TwoFactor {
 		vm.TwoFactorSince = h.formatTime(*v.User.TOTPEnabledAt)
