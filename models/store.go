@@ -122,6 +122,9 @@ func (s *Store) Migrate(ctx context.Context, fsys fs.FS) ([]string, error) {
 			if err != nil {
 				return err
 			}
+			if known[v] {
+				return fmt.Errorf("migration %s: version %d is used twice", name, v)
+			}
 			known[v] = true
 		}
 		for _, v := range done {

@@ -79,6 +79,15 @@ func TestFailedMigrationRollsBack(t *testing.T) {
 	}
 }
 
+func TestMigrateRefusesDuplicateVersions(t *testing.T) {
+	s := MustStore(t)
+	dup := mustReadAll(t)
+	dup["0001_again.sql"] = &fstest.MapFile{Data: []byte("SELECT 1;")}
+	if _, err := s.Migrate(context.Background(), dup); err == nil {
+		t.Error("two migrations numbered 0001 were accepted")
+	}
+}
+
 func mustReadAll(t *testing.T) fstest.MapFS {
 	t.Helper()
 	m := fstest.MapFS{}
