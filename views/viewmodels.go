@@ -17,6 +17,7 @@ type LayoutProps struct {
 	CanManagePeople bool
 	CanViewAudit    bool
 	TimeZone        string // the account's zone, named in the footer
+	SearchQuery     string // what the header's search box holds (the search page's query)
 }
 
 // UserVM is the signed-in person as the header shows them.

@@ -52,6 +52,14 @@ func routes(r *router, h *handlers.Handler) {
 
 	// One mid (/m/{mid}/...) or every mid the person may see (/m/all/...)
 	r.mid(fiber.MethodGet, "/m/:mid", models.ActView, allowAll, h.DashboardShow)
+
+	// Search and orders: the search box, lists with saved views, detail and refresh
+	r.mid(fiber.MethodGet, "/m/:mid/search", models.ActSearch, allowAll, h.SearchShow)
+	r.mid(fiber.MethodGet, "/m/:mid/orders", models.ActView, allowAll, h.OrderList)
+	r.mid(fiber.MethodGet, "/m/:mid/orders/:id", models.ActView, allowAll, h.OrderShow)
+	r.mid(fiber.MethodPost, "/m/:mid/orders/:id/refresh", models.ActRefreshOrder, oneMid, h.OrderRefresh)
+	r.mid(fiber.MethodPost, "/m/:mid/orders/views", models.ActView, allowAll, h.SavedViewCreate)
+	r.mid(fiber.MethodPost, "/m/:mid/orders/views/:id/delete", models.ActView, allowAll, h.SavedViewDelete)
 }
 
 // routeKind says how a route is guarded.

@@ -189,6 +189,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 			return err
 		}
 		defer sb.Close()
+		seedOrderCache(ctx, db.store, sb, log)
 	}
 	app, err := web.New(web.Deps{Log: log, Store: db.store, Sandbox: httpHandler(sb), Config: web.Config{
 		SecretKey: key, HTTPS: strings.HasPrefix(baseURL, "https://"), Sandbox: sandboxOn,

@@ -1,0 +1,412 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/ksherdash/ksherdash/gateway"
+	"github.com/ksherdash/ksherdash/models"
+)
+
+// The order cache's rules, all in this file:
+//
+//   - Final states (paid, failed, closed, refunded, reversed) are kept: a
+//     view never asks Ksher about them; the refresh button still may.
+//   - Other states are asked about again when viewed, once Ksher last told
+//     us (CheckedAt) more than QueryGap ago.
+//   - Every question to Ksher about one order goes through
+//     models.Store.Upstream under the key "order:<mid>:<mch_order_no>", and
+//     every search under "find:<mid>:<id>": one call at a time per key and
+//     never two within QueryGap, across all replicas. The gateway client
+//     adds its own in-process 10-second guard (it may answer Meta.Cached).
+//   - Every gateway call about a cached order is a line of its timeline,
+//     with its latency and result.
+//   - The functions passed to Upstream touch only the gateway, never the
+//     store: Upstream holds a connection and an advisory lock while they
+//     run, and callers of the same key wait holding theirs.
+
+// QueryGap is Ksher's minimum spacing between two queries of one order.
+const QueryGap = gateway.QueryInterval
+
+// interactiveCallTimeout bounds one gateway call made while a person waits
+// for a page. Being shorter than QueryGap, it also means a failed query is
+// not retried (the client spaces retries of a query by QueryGap): the page
+// says Ksher did not answer rather than hanging for 20 s.
+const interactiveCallTimeout = 8 * time.Second
+
+// OrderStore is what the search and order pages need from models.Store.
+type OrderStore interface {
+	FindOrder(ctx context.Context, mids []string, id int64) (*models.Order, error)
+	FindOrdersByAnyID(ctx context.Context, mids []string, id string) ([]models.OrderHit, error)
+	ListOrdersPage(ctx context.Context, f models.OrderFilter) (*models.OrderPage, error)
+	OrderEvents(ctx context.Context, orderID int64) ([]models.OrderEvent, error)
+	OrderRefunds(ctx context.Context, orderID int64) ([]models.OrderRefund, error)
+	AddOrderEvent(ctx context.Context, orderID int64, kind, summary string, ok bool, latency time.Duration, detail any) error
+	Upstream(ctx context.Context, key string, minGap time.Duration,
+		call func(ctx context.Context) ([]models.OrderUpdate, bool, error)) (models.UpstreamResult, error)
+	LastUpstreamCall(ctx context.Context, key string) (time.Time, bool, error)
+	Account(ctx context.Context, id int64) (*models.MerchantAccount, error)
+	SavedViews(ctx context.Context, userID int64) ([]models.SavedView, error)
+	SaveView(ctx context.Context, userID int64, name, query string) (*models.SavedView, error)
+	DeleteSavedView(ctx context.Context, userID, id int64) error
+}
+
+var _ OrderStore = (*models.Store)(nil)
+
+// orders returns the store as an OrderStore. web always builds the
+// Handler over a *models.Store, which implements it (checked above).
+func (h *Handler) orders() OrderStore { return h.store.(OrderStore) }
+
+func orderKey(mid, mchOrderNo string) string { return "order:" + mid + ":" + mchOrderNo }
+func findKey(mid, id string) string          { return "find:" + mid + ":" + id }
+
+// OrderUpdateFrom maps a gateway answer about an order to a cache update.
+// kind says how to ask about it again (models.OrderKindKsherPay, or the vip
+// family: redirect, cscanb, ...). An answer the client served from its
+// 10-second memory (Meta.Cached) is not a new word from Ksher: it does not
+// count as checked.
+func OrderUpdateFrom(accountID int64, kind string, o *gateway.Order) models.OrderUpdate {
+	u := models.OrderUpdate{AccountID: accountID, Mid: o.Mid, Kind: kind, MchOrderNo: o.MerchantOrderID,
+		KsherOrderNo: o.KsherOrderID, ChannelOrderNo: o.ChannelOrderID, GatewayOrderNo: o.GatewayOrderID,
+		Status: string(o.Status), RawStatus: o.RawStatus, Amount: o.Amount, Currency: o.Currency, Channel: o.Channel,
+		PaidAmount: o.PaidAmount, PaidCurrency: o.PaidCurrency, Rate: o.Rate, Raw: o.Raw, Checked: !o.Cached}
+	if t, ok := ksherLocalTime(o.PaidAt); ok {
+		u.PaidAt = &t
+		u.CreatedAt = &t // v3 answers carry no creation time: the payment time stands in
+	}
+	if t, ok := vipOrderDate(o.OrderDate); ok {
+		u.CreatedAt = &t
+	}
+	return u
+}
+
+// OrderUpdateFromLink maps a gateway answer about a hosted payment link.
+// On v3 the link's row keeps the KsherPay order behind it (PayOrderID) as
+// its gateway number; a vip link is a redirect order.
+func OrderUpdateFromLink(accountID int64, l *gateway.PaymentLink) models.OrderUpdate {
+	u := models.OrderUpdate{AccountID: accountID, Mid: l.Mid, Kind: models.OrderKindLink, MchOrderNo: l.MerchantOrderID,
+		KsherOrderNo: l.KsherOrderID, ChannelOrderNo: l.ChannelOrderID, GatewayOrderNo: l.PayOrderID,
+		Status: string(l.Status), RawStatus: l.RawStatus, Amount: l.Amount, Currency: l.Currency, Channel: l.Channel,
+		Raw: l.Raw, Checked: !l.Cached}
+	if l.API == gateway.APIVIP {
+		u.Kind, u.GatewayOrderNo = string(gateway.OrderTypeRedirect), l.GatewayOrderID
+	}
+	if t, ok := ksherLocalTime(l.PaidAt); ok {
+		u.PaidAt = &t
+	}
+	return u
+}
+
+// ksherZone is the zone of v3's time_end ("2006-01-02 15:04:05", Bangkok
+// local time; Ksher does not name it, API.md A.4).
+var ksherZone = time.FixedZone("ICT", 7*3600)
+
+func ksherLocalTime(s string) (time.Time, bool) {
+	t, err := time.ParseInLocation(time.DateTime, s, ksherZone)
+	return t.UTC(), err == nil
+}
+
+// vipOrderDate parses the vip order_date ("2021-07-20 11:12:34.361921").
+// UNCONFIRMED which zone Ksher means; the sandbox writes UTC.
+func vipOrderDate(s string) (time.Time, bool) {
+	t, err := time.Parse("2006-01-02 15:04:05.999999", s)
+	return t, err == nil
+}
+
+// vipFamilies are the vip order families a search tries, most common first.
+var vipFamilies = []gateway.OrderType{gateway.OrderTypeRedirect, gateway.OrderTypeCScanB, gateway.OrderTypeBScanC,
+	gateway.OrderTypeApp, gateway.OrderTypeMiniApp}
+
+// vipAPINames maps the vip api_name of an answer to its family.
+var vipAPINames = map[string]string{"Redirect": "redirect", "CscanB": "cscanb", "BscanC": "bscanc", "App": "app", "miniAPP": "miniapp"}
+
+// ksherNumberRe matches Ksher's own order numbers (9002020062319274177818...).
+var ksherNumberRe = regexp.MustCompile(`^9[0-9]{19,31}$`)
+
+// lookupStep is one question a search may ask Ksher.
+type lookupStep struct {
+	Label string // what was asked: "ksher_order_no", "mch_order_no", "payment_link", "channel_order_no", or a vip family
+	run   func(ctx context.Context) (*models.OrderUpdate, error)
+}
+
+// lookupPlan is the search heuristic: the questions to ask Ksher about id
+// on one mid, in order, stopping at the first that finds the order.
+//
+//   - v3: a Ksher number (20 to 32 digits starting with 9) is asked by
+//     ksher_order_no only. Anything else by mch_order_no (order_query), then
+//     as a payment link's mch_order_no (gateway_order_query: links are not
+//     KsherPay orders), then by channel_order_no.
+//   - vip: the gateway knows merchant_order_id only, per order family:
+//     redirect, cscanb, bscanc, app, miniapp. A refund_order_id answers with
+//     the refund record, whose reference names the order, asked next.
+//
+// Refund numbers are found in the cache only on v3: refund_query needs the
+// order's number too.
+func lookupPlan(c *gateway.Client, a *models.MerchantAccount, mid, id string) []lookupStep {
+	v3 := func(label string, p gateway.OrderGetParams) lookupStep {
+		return lookupStep{Label: label, run: func(ctx context.Context) (*models.OrderUpdate, error) {
+			p.Mid = mid
+			o, err := c.Orders.Get(ctx, &p)
+			if err != nil {
+				return nil, err
+			}
+			u := OrderUpdateFrom(a.ID, models.OrderKindKsherPay, o)
+			return &u, nil
+		}}
+	}
+	if c.API() == gateway.APIV3 {
+		if ksherNumberRe.MatchString(id) {
+			return []lookupStep{v3("ksher_order_no", gateway.OrderGetParams{KsherOrderID: &id})}
+		}
+		link := lookupStep{Label: "payment_link", run: func(ctx context.Context) (*models.OrderUpdate, error) {
+			l, err := c.PaymentLinks.Get(ctx, &gateway.PaymentLinkGetParams{Mid: mid, MerchantOrderID: id})
+			if err != nil {
+				return nil, err
+			}
+			u := OrderUpdateFromLink(a.ID, l)
+			return &u, nil
+		}}
+		return []lookupStep{v3("mch_order_no", gateway.OrderGetParams{MerchantOrderID: &id}), link,
+			v3("channel_order_no", gateway.OrderGetParams{ChannelOrderID: &id})}
+	}
+	steps := make([]lookupStep, 0, len(vipFamilies))
+	for _, fam := range vipFamilies {
+		steps = append(steps, lookupStep{Label: string(fam), run: func(ctx context.Context) (*models.OrderUpdate, error) {
+			return vipLookup(ctx, c, a.ID, mid, fam, id)
+		}})
+	}
+	return steps
+}
+
+// vipLookup asks the vip gateway about id in one family. A refund record
+// leads to its order, which carries the refund.
+func vipLookup(ctx context.Context, c *gateway.Client, accountID int64, mid string, fam gateway.OrderType, id string) (*models.OrderUpdate, error) {
+	o, err := c.Orders.Get(ctx, &gateway.OrderGetParams{Mid: mid, MerchantOrderID: &id, Type: fam})
+	if err != nil {
+		return nil, err
+	}
+	var raw struct {
+		APIName   string `json:"api_name"`
+		Reference string `json:"reference"`
+	}
+	_ = json.Unmarshal(o.Raw, &raw)
+	if o.Kind == "Refund" {
+		if raw.Reference == "" || raw.Reference == id {
+			return nil, &gateway.Error{Kind: gateway.KindAPI, Code: "REFUND_WITHOUT_ORDER"}
+		}
+		u, err := vipLookup(ctx, c, accountID, mid, fam, raw.Reference)
+		if err != nil {
+			return nil, err
+		}
+		u.Refunds = []models.RefundSeen{{MchRefundNo: id, KsherRefundNo: o.GatewayOrderID, Amount: absMinor(o.Amount)}}
+		return u, nil
+	}
+	kind := string(fam)
+	if k, ok := vipAPINames[raw.APIName]; ok {
+		kind = k
+	}
+	u := OrderUpdateFrom(accountID, kind, o)
+	return &u, nil
+}
+
+func absMinor(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// orderNotKnown reports whether a gateway error means "Ksher does not know the
+// order under this question" (so the next question may be asked), as
+// opposed to a failure to get an answer at all.
+func orderNotKnown(err error) bool {
+	return gateway.IsKind(err, gateway.KindAPI) || gateway.IsKind(err, gateway.KindInvalidRequest) ||
+		gateway.IsKind(err, gateway.KindUnsupported)
+}
+
+// gatewayErrorCode is a short, secret-free name for a failed call.
+func gatewayErrorCode(err error) string {
+	var ge *gateway.Error
+	if errors.As(err, &ge) {
+		if ge.Code != "" {
+			return string(ge.Kind) + " " + ge.Code
+		}
+		return string(ge.Kind)
+	}
+	if errors.Is(err, ErrGatewayConfig) {
+		return "configuration"
+	}
+	return "error"
+}
+
+// UpstreamNote is what happened when a page wanted Ksher's word.
+type UpstreamNote struct {
+	Called  bool          // this request asked Ksher
+	Found   bool          // Ksher knew the order
+	At      time.Time     // when Ksher was last asked (zero: never)
+	Latency time.Duration // of this request's call
+	Tried   []string      // the questions asked (lookupStep labels)
+	API     string        // the account's Ksher API (searches)
+	Err     error         // why there is no answer (gateway or configuration)
+}
+
+// NextAt is when Ksher may be asked again.
+func (u UpstreamNote) NextAt() time.Time {
+	if u.At.IsZero() {
+		return time.Time{}
+	}
+	return u.At.Add(QueryGap)
+}
+
+// queryOrder asks Ksher about a cached order the way its kind needs.
+func queryOrder(ctx context.Context, c *gateway.Client, o *models.Order) (*models.OrderUpdate, string, error) {
+	mch := o.MchOrderNo
+	switch {
+	case c.API() == gateway.APIV3 && o.Kind == models.OrderKindLink:
+		l, err := c.PaymentLinks.Get(ctx, &gateway.PaymentLinkGetParams{Mid: o.Mid, MerchantOrderID: mch})
+		if err != nil {
+			return nil, "gateway_order_query", err
+		}
+		u := OrderUpdateFromLink(o.AccountID, l)
+		return &u, "gateway_order_query", nil
+	case c.API() == gateway.APIV3:
+		g, err := c.Orders.Get(ctx, &gateway.OrderGetParams{Mid: o.Mid, MerchantOrderID: &mch})
+		if err != nil {
+			return nil, "order_query", err
+		}
+		u := OrderUpdateFrom(o.AccountID, models.OrderKindKsherPay, g)
+		return &u, "order_query", nil
+	}
+	fam := gateway.OrderType(o.Kind)
+	if fam == "" || fam == models.OrderKindLink {
+		fam = gateway.OrderTypeRedirect
+	}
+	g, err := c.Orders.Get(ctx, &gateway.OrderGetParams{Mid: o.Mid, MerchantOrderID: &mch, Type: fam})
+	op := "GET /api/v1/" + string(fam) + "/orders"
+	if err != nil {
+		return nil, op, err
+	}
+	u := OrderUpdateFrom(o.AccountID, string(fam), g)
+	return &u, op, nil
+}
+
+// refreshOrder brings a cached order up to date per the cache rules and
+// returns it (reloaded when Ksher was asked) with what happened. force is
+// the refresh button: it asks about final states too, still no sooner than
+// QueryGap after Ksher last spoke about the order.
+func (h *Handler) refreshOrder(ctx context.Context, o *models.Order, force bool) (*models.Order, UpstreamNote) {
+	now := time.Now()
+	var up UpstreamNote
+	if o.CheckedAt != nil {
+		up.At = *o.CheckedAt
+	}
+	if !force && o.Fresh(now, QueryGap) {
+		return o, up
+	}
+	if o.CheckedAt != nil && now.Sub(*o.CheckedAt) < QueryGap {
+		return o, up // Ksher told us moments ago (an answer or a notification)
+	}
+	if last, _, err := h.orders().LastUpstreamCall(ctx, orderKey(o.Mid, o.MchOrderNo)); err == nil && last.After(up.At) {
+		up.At = last
+	}
+	client, _, err := h.gateways.For(ctx, o.AccountID)
+	if err != nil {
+		up.Err = err
+		return o, up
+	}
+	var op string
+	var callErr error
+	res, err := h.orders().Upstream(ctx, orderKey(o.Mid, o.MchOrderNo), QueryGap, func(ctx context.Context) ([]models.OrderUpdate, bool, error) {
+		start := time.Now()
+		var u *models.OrderUpdate
+		cctx, cancel := context.WithTimeout(ctx, interactiveCallTimeout)
+		u, op, callErr = queryOrder(cctx, client, o)
+		cancel()
+		up.Latency = time.Since(start)
+		if callErr != nil {
+			return nil, !orderNotKnown(callErr), callErr
+		}
+		u.MchOrderNo = o.MchOrderNo // a link's answer names its KsherPay order; keep the row
+		u.Source, u.Event, u.LatencyMS = "refresh", "refresh", max(1, int(up.Latency.Milliseconds()))
+		u.Summary = fmt.Sprintf("%s: %s", op, u.Status)
+		if u.RawStatus != "" {
+			u.Summary += " (" + u.RawStatus + ")"
+		}
+		if !u.Checked {
+			u.Summary += " · answered from the client's 10-second memory"
+		}
+		return []models.OrderUpdate{*u}, true, nil
+	})
+	up.Called, up.Found, up.At = res.Called, res.Found, res.CalledAt
+	if err != nil && callErr == nil {
+		up.Err = err // the store failed
+		return o, up
+	}
+	if res.Called && callErr != nil {
+		up.Err = callErr
+		summary := op + ": " + gatewayErrorCode(callErr)
+		if err := h.orders().AddOrderEvent(ctx, o.ID, "refresh", summary, false, up.Latency, map[string]string{"op": op, "error": gatewayErrorCode(callErr)}); err != nil {
+			h.log.Warn("Cannot record a gateway call in the timeline.", "order_id", o.ID, slogErr(err))
+		}
+		return o, up
+	}
+	if fresh, err := h.orders().FindOrder(ctx, []string{o.Mid}, o.ID); err == nil {
+		o = fresh
+	}
+	return o, up
+}
+
+// findLive asks Ksher about id on one mid, per lookupPlan, through the
+// "find" guard. The answer lands in the cache (Upstream stores it).
+func (h *Handler) findLive(ctx context.Context, a models.MidAccess, id string) UpstreamNote {
+	var up UpstreamNote
+	client, acct, err := h.gateways.For(ctx, a.Mid.AccountID)
+	if err != nil {
+		up.Err = err
+		return up
+	}
+	up.API = string(client.API())
+	plan := lookupPlan(client, acct, a.Mid.Mid, id)
+	var callErr error
+	res, err := h.orders().Upstream(ctx, findKey(a.Mid.Mid, id), QueryGap, func(ctx context.Context) ([]models.OrderUpdate, bool, error) {
+		for _, step := range plan {
+			up.Tried = append(up.Tried, step.Label)
+			start := time.Now()
+			sctx, cancel := context.WithTimeout(ctx, interactiveCallTimeout)
+			u, err := step.run(sctx)
+			cancel()
+			up.Latency += time.Since(start)
+			if err != nil {
+				if orderNotKnown(err) {
+					continue
+				}
+				callErr = err
+				return nil, false, err
+			}
+			u.Source, u.Event, u.LatencyMS = "lookup", "lookup", max(1, int(time.Since(start).Milliseconds()))
+			u.Summary = fmt.Sprintf("search for %s by %s: %s", id, step.Label, u.Status)
+			if u.RawStatus != "" {
+				u.Summary += " (" + u.RawStatus + ")"
+			}
+			return []models.OrderUpdate{*u}, true, nil
+		}
+		return nil, false, nil
+	})
+	up.Called, up.Found, up.At = res.Called, res.Found, res.CalledAt
+	if !res.Called {
+		for _, s := range plan {
+			up.Tried = append(up.Tried, s.Label)
+		}
+	}
+	if err != nil {
+		up.Err = err
+		if callErr == nil {
+			h.log.Error("Search could not record its gateway call.", "mid", a.Mid.Mid, slogErr(err))
+		}
+	}
+	return up
+}

@@ -1,0 +1,127 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ksherdash/ksherdash/models"
+	"github.com/ksherdash/ksherdash/views"
+)
+
+// zoneFor returns the zone in which to show the orders of these accounts:
+// their own zone when they agree (Asia/Bangkok for most), else the
+// configured default. Pages name the zone they use.
+func (h *Handler) zoneFor(ctx context.Context, accountIDs ...int64) *time.Location {
+	var zone string
+	seen := map[int64]bool{}
+	for _, id := range accountIDs {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		a, err := h.orders().Account(ctx, id)
+		if err != nil {
+			return h.cfg.Location
+		}
+		if zone != "" && a.TimeZone != zone {
+			return h.cfg.Location
+		}
+		zone = a.TimeZone
+	}
+	if loc, err := time.LoadLocation(zone); err == nil && zone != "" {
+		return loc
+	}
+	return h.cfg.Location
+}
+
+// accountsOf returns the accounts of the given mids among the person's.
+func accountsOf(access []models.MidAccess, mids []string) []int64 {
+	var ids []int64
+	for _, a := range access {
+		for _, m := range mids {
+			if a.Mid.Mid == m {
+				ids = append(ids, a.Mid.AccountID)
+			}
+		}
+	}
+	return ids
+}
+
+// localTime shows t in loc, to the second (the zone is named by the page).
+func localTime(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("2006-01-02 15:04:05")
+}
+
+// localTimeZ shows t in loc with the zone named: "2026-11-22 10:04:05
+// (Asia/Bangkok, +07)".
+func localTimeZ(t time.Time, loc *time.Location) string {
+	lt := t.In(loc)
+	return lt.Format("2006-01-02 15:04:05") + " (" + loc.String() + ", " + lt.Format("-07") + ")"
+}
+
+func localTimePtr(t *time.Time, loc *time.Location) string {
+	if t == nil {
+		return ""
+	}
+	return localTimeZ(*t, loc)
+}
+
+// orderURL is an order's detail page, always under its own mid.
+func orderURL(o *models.Order) string {
+	return "/m/" + o.Mid + "/orders/" + strconv.FormatInt(o.ID, 10)
+}
+
+func orderRow(o *models.Order, loc *time.Location) views.OrderRowVM {
+	return views.OrderRowVM{ID: o.ID, URL: orderURL(o), Mid: o.Mid, MchOrderNo: o.MchOrderNo, KsherOrderNo: o.KsherOrderNo,
+		ChannelOrderNo: o.ChannelOrderNo, Status: o.Status, Channel: o.Channel,
+		Amount:   views.Money{Minor: o.Amount, Currency: o.Currency},
+		Refunded: views.Money{Minor: o.Refunded, Currency: o.Currency}, CreatedAt: localTime(o.CreatedAt, loc)}
+}
+
+// secretKeys are redacted from raw gateway answers before display. Ksher's
+// answers hold no secrets, only its own signature; this is defence in depth.
+var secretKeys = map[string]bool{"sign": true, "signature": true, "token": true}
+
+// prettyRaw pretty-prints a stored gateway answer with every value under a
+// key named sign, signature or token (any case, any depth) redacted.
+func prettyRaw(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return ""
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(redact(v)); err != nil {
+		return ""
+	}
+	return strings.TrimSpace(buf.String())
+}
+
+func redact(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if secretKeys[strings.ToLower(k)] {
+				t[k] = "[redacted]"
+				continue
+			}
+			t[k] = redact(x)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = redact(x)
+		}
+	}
+	return v
+}

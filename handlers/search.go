@@ -1,0 +1,97 @@
+package handlers
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ksherdash/ksherdash/models"
+	"github.com/ksherdash/ksherdash/views"
+)
+
+// maxSearchID bounds what is taken for an order number (Ksher's are at
+// most 32 characters).
+const maxSearchID = 64
+
+// SearchShow handles GET /m/:mid/search?q=: one box for a merchant, Ksher,
+// channel or refund order number, over every mid the person may search
+// (current mid first). The cache answers first; on a miss Ksher is asked,
+// mid by mid, until one knows the order (lookupPlan, through the "find"
+// guard), and the answer is cached, so the same search again asks nobody.
+func (h *Handler) SearchShow(c *fiber.Ctx) error {
+	sc := ScopeOf(c)
+	q := strings.TrimSpace(c.Query("q"))
+	lp := h.layout(c, "search.title")
+	lp.SearchQuery = q
+	vm := views.SearchVM{Query: q}
+	if q == "" {
+		return render(c, fiber.StatusOK, views.SearchPage(lp, vm))
+	}
+	ctx := c.UserContext()
+	mids := searchMids(sc)
+	vm.Searched, vm.CacheMids = true, mids
+	hits, err := h.orders().FindOrdersByAnyID(ctx, mids, q)
+	if err != nil {
+		return err
+	}
+	live := false
+	if len(hits) == 0 && len(q) <= maxSearchID && !strings.ContainsAny(q, " \t") {
+		for _, mid := range mids {
+			a := accessTo(sc, mid)
+			up := h.findLive(ctx, a, q)
+			vm.Live = append(vm.Live, liveTry(mid, up))
+			if !up.Found {
+				continue
+			}
+			if hits, err = h.orders().FindOrdersByAnyID(ctx, []string{mid}, q); err != nil {
+				return err
+			}
+			live = up.Called
+			break
+		}
+	}
+	loc := h.zoneFor(ctx, accountsOf(sc.Access, mids)...)
+	now := time.Now()
+	for i := range hits {
+		o := &hits[i].Order
+		seen := o.UpdatedAt
+		if o.CheckedAt != nil {
+			seen = *o.CheckedAt
+		}
+		vm.Hits = append(vm.Hits, views.SearchHitVM{OrderRowVM: orderRow(o, loc), MatchedBy: hits[i].MatchedBy,
+			Live: live, Age: now.Sub(seen)})
+	}
+	return render(c, fiber.StatusOK, views.SearchPage(lp, vm))
+}
+
+// searchMids are the mids a search covers: every mid where the person may
+// search, the URL's mid first.
+func searchMids(sc *Scope) []string {
+	mids := slices.Clone(sc.Allowed)
+	if i := slices.Index(mids, sc.Mid); i > 0 {
+		mids = append([]string{sc.Mid}, slices.Delete(mids, i, i+1)...)
+	}
+	return mids
+}
+
+func accessTo(sc *Scope, mid string) models.MidAccess {
+	for _, a := range sc.Access {
+		if a.Mid.Mid == mid {
+			return a
+		}
+	}
+	return models.MidAccess{Mid: models.Mid{Mid: mid}}
+}
+
+func liveTry(mid string, up UpstreamNote) views.LiveTryVM {
+	t := views.LiveTryVM{Mid: mid, API: up.API, Tried: up.Tried, Called: up.Called, Found: up.Found}
+	if !up.At.IsZero() {
+		t.Age = time.Since(up.At)
+	}
+	if up.Err != nil {
+		t.Error = gatewayErrorCode(up.Err)
+	}
+	return t
+}

@@ -1,0 +1,178 @@
+package views
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/ksherdash/ksherdash/models"
+)
+
+// Money is an amount in integer minor units of a currency. Views format it
+// with money(); nothing else turns it into text.
+type Money struct {
+	Minor    int64
+	Currency string
+}
+
+// money formats m with its currency's own decimals (THB 2, JPY 0) and
+// thousands separators. It reuses models.FormatMinor, a pure function, so
+// that parsing (models.ParseMinor) and display can never disagree: the one
+// place views use models.
+func money(m Money) string {
+	return models.FormatMinor(m.Minor, m.Currency)
+}
+
+// ago words how long ago something happened: "just now", "42 s ago",
+// "3 min ago", "5 h ago", "2 d ago".
+func ago(ctx context.Context, d time.Duration) string {
+	switch {
+	case d < 5*time.Second:
+		return T(ctx, "orders.ago.now")
+	case d < time.Minute:
+		return Tf(ctx, "orders.ago.seconds", map[string]any{"N": int(d.Seconds())})
+	case d < time.Hour:
+		return Tf(ctx, "orders.ago.minutes", map[string]any{"N": int(d.Minutes())})
+	case d < 48*time.Hour:
+		return Tf(ctx, "orders.ago.hours", map[string]any{"N": int(d.Hours())})
+	}
+	return Tf(ctx, "orders.ago.days", map[string]any{"N": int(d.Hours() / 24)})
+}
+
+// Option is one choice of a select or checkbox group.
+type Option struct {
+	Value    string
+	Label    string // already translated, or "" to show Value
+	Selected bool
+}
+
+// OrderRowVM is one order in a list or among search results.
+type OrderRowVM struct {
+	ID             int64
+	URL            string // its detail page, under its own mid
+	Mid            string
+	MchOrderNo     string
+	KsherOrderNo   string
+	ChannelOrderNo string
+	Status         string // models.Status* value
+	Channel        string
+	Amount         Money
+	Refunded       Money
+	CreatedAt      string // in the page's zone
+}
+
+// OrderListVM is the orders list with its filter form.
+type OrderListVM struct {
+	Mid      string // the URL's mid, or "all"
+	All      bool   // /m/all: a mid column and a mid filter
+	Action   string // the list's own URL, without query
+	Zone     string // the zone dates and times are in
+	Currency string // of the amount filter
+	// The filter as typed (so a refused value stays in its field).
+	From, To, Min, Max, Text string
+	Statuses                 []Option
+	Channels                 []Option
+	Mids                     []Option
+	Sorts                    []Option
+	PerPage                  []Option
+	Errors                   map[string]string // field -> message id
+	Rows                     []OrderRowVM
+	FirstURL, PrevURL        string // "" when on the first page
+	NextURL                  string // "" on the last page
+	Query                    string // the filter's query string, without the page cursor
+	SavedViews               []SavedViewVM
+	SaveURL                  string
+	SaveError                string // message id
+	CSRF                     string
+}
+
+// SavedViewVM is one of the person's saved list views.
+type SavedViewVM struct {
+	ID        int64
+	Name      string
+	URL       string
+	DeleteURL string
+	Current   bool // the list shows exactly this view
+}
+
+// SearchVM is the search page.
+type SearchVM struct {
+	Query    string
+	Searched bool
+	Hits     []SearchHitVM
+	// What was tried when nothing was found (or a mid failed).
+	CacheMids []string
+	Live      []LiveTryVM
+}
+
+// SearchHitVM is one order found, with where the answer came from.
+type SearchHitVM struct {
+	OrderRowVM
+	MatchedBy string        // mch_order_no, ksher_order_no, channel_order_no, gateway_order_no, refund
+	Live      bool          // Ksher answered this very search
+	Age       time.Duration // since Ksher last spoke about it (or since it was cached)
+}
+
+// LiveTryVM is what a search asked Ksher on one mid.
+type LiveTryVM struct {
+	Mid    string
+	API    string   // v3 or vip
+	Tried  []string // question labels: mch_order_no, ksher_order_no, payment_link, channel_order_no, redirect, ...
+	Called bool     // this search asked; false: another asked moments ago
+	Age    time.Duration
+	Found  bool
+	Error  string // a short code when Ksher could not be asked or did not answer
+}
+
+// OrderShowVM is an order's detail page.
+type OrderShowVM struct {
+	Order          OrderRowVM
+	Kind           string
+	GatewayOrderNo string
+	RawStatus      string
+	Product        string
+	Source         string
+	Paid           Money // what the payer was charged, in the payer's currency
+	Rate           string
+	Refundable     Money
+	PaidAt         string
+	CheckedAt      string // "" when Ksher never answered about it
+	NotifiedAt     string
+	UpdatedAt      string
+	Zone           string
+	Timeline       []OrderEventVM
+	Refunds        []RefundVM
+	Raw            string // pretty-printed gateway answer, secrets redacted; "" when none
+	RefreshURL     string // "" when the person may not refresh
+	NextAskAt      string // when Ksher may be asked again; "" when it may be asked now
+	Notice         *OrderNotice
+}
+
+// OrderNotice says what asking Ksher did.
+type OrderNotice struct {
+	Kind    string         // "info" or "error"
+	ID      string         // message id
+	Data    map[string]any // its placeholders
+	Latency string
+}
+
+// OrderEventVM is one line of an order's timeline.
+type OrderEventVM struct {
+	At      string
+	Kind    string
+	Summary string
+	OK      bool
+	Latency string // "213 ms", or ""
+}
+
+// RefundVM is one refund of an order.
+type RefundVM struct {
+	MchRefundNo     string
+	KsherRefundNo   string
+	ChannelRefundNo string
+	Amount          Money
+	Status          string
+	At              string
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
