@@ -131,10 +131,14 @@ func (h *Handler) auditRow(c *fiber.Ctx, e models.AuditEntry) views.AuditRowVM {
 	if label == "audit.action."+e.Action {
 		label = e.Action // an action newer than the catalogs
 	}
+	short := ""
+	if utf8.RuneCountInString(details) > 60 {
+		short = string([]rune(details)[:48]) + "…"
+	}
 	lt := e.CreatedAt.In(h.cfg.Location)
 	return views.AuditRowVM{ID: e.ID, Time: lt.Format(time.DateTime), Zone: h.cfg.Location.String() + ", " + lt.Format("-07"), Actor: e.ActorEmail, Action: e.Action,
 		ActionLabel: label, Target: e.Target, Mid: e.Mid, IP: e.IP,
-		UserAgent: shortUserAgent(e.UserAgent), UserAgentFull: e.UserAgent, Details: details}
+		UserAgent: shortUserAgent(e.UserAgent), UserAgentFull: e.UserAgent, Details: details, DetailsShort: short}
 }
 
 // shortUserAgent names the browser and system of a user agent ("Chrome

@@ -203,4 +203,5 @@ type AuditRowVM struct {
 	UserAgent     string // shortened
 	UserAgentFull string
 	Details       string // JSON
+	DetailsShort  string // its start, when it is long (the rest folds away)
 }

@@ -123,6 +123,13 @@ func TestAuditFilters(t *testing.T) {
 			t.Errorf("form lacks %s", want)
 		}
 	}
+	// Long details fold away behind their start.
+	long := strings.Repeat("x", 80)
+	mustAuditAt(t, e.store, utc("2024-03-04 01:00"), "dave@example.com", models.AuditAccountTest, long, "")
+	_, body = owner.get("/audit?who=dave")
+	if !strings.Contains(body, "<details><summary><small>{&#34;n&#34;: &#34;xxx") || !strings.Contains(body, long+"&#34;}</small></details>") {
+		t.Error("long details are not folded with the whole JSON inside")
+	}
 	// Bad days: the problem is shown, no entries.
 	for _, q := range []string{"from=2024-13-45", "from=2024-03-02&to=2024-03-01"} {
 		resp, body := owner.get("/audit?" + q)
