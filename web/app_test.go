@@ -56,7 +56,8 @@ func newTestEnv(t *testing.T) *testEnv {
 // mustAccount creates a vip merchant account with the given mids.
 func mustAccount(t *testing.T, store *models.Store, name string, mids ...string) *models.MerchantAccount {
 	t.Helper()
-	in := models.AccountInput{Name: name, APIKind: models.APIVIP, BaseURL: "https://sandbox.vip.ksher.net",
+	// A local address nothing listens on: tests never reach the internet.
+	in := models.AccountInput{Name: name, APIKind: models.APIVIP, BaseURL: "http://127.0.0.1:1",
 		Sandbox: true, Credentials: &models.Credentials{Token: "tok-" + name}}
 	for _, m := range mids {
 		in.Mids = append(in.Mids, models.Mid{Mid: m, Name: name + " " + m})
