@@ -83,6 +83,7 @@ func (h *Handler) renderOrderList(c *fiber.Ctx, q url.Values, saveErr string) er
 		return err
 	}
 	if isPartial(c) {
+		vm.Partial = true
 		return render(c, fiber.StatusOK, views.OrderResults(vm))
 	}
 	return render(c, fiber.StatusOK, views.OrderListPage(h.layout(c, "orders.title"), vm))

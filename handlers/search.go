@@ -53,6 +53,7 @@ func (h *Handler) SearchShow(c *fiber.Ctx) error {
 		}
 	}
 	loc := h.zoneFor(ctx, accountsOf(sc.Access, mids)...)
+	vm.Zone = loc.String()
 	now := time.Now()
 	for i := range hits {
 		o := &hits[i].Order

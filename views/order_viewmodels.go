@@ -84,6 +84,7 @@ type OrderListVM struct {
 	SaveURL                  string
 	SaveError                string // message id
 	CSRF                     string
+	Partial                  bool // rendered alone for htmx: also refresh the form's status summary (out of band)
 }
 
 // SavedViewVM is one of the person's saved list views.
@@ -98,6 +99,7 @@ type SavedViewVM struct {
 // SearchVM is the search page.
 type SearchVM struct {
 	Query    string
+	Zone     string // the zone of the hits' times
 	Searched bool
 	Hits     []SearchHitVM
 	// What was tried when nothing was found (or a mid failed).

@@ -106,7 +106,7 @@ func SearchPage(lp LayoutProps, vm SearchVM) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else if len(vm.Hits) == 1 {
-				templ_7745c5c3_Err = searchHitCard(vm.Hits[0]).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = searchHitCard(vm.Hits[0], vm.Zone).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -375,7 +375,7 @@ func SearchPage(lp LayoutProps, vm SearchVM) templ.Component {
 	})
 }
 
-func searchHitCard(h SearchHitVM) templ.Component {
+func searchHitCard(h SearchHitVM, zone string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -621,9 +621,9 @@ func searchHitCard(h SearchHitVM) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var40 string
-		templ_7745c5c3_Var40, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "search.col.created"))
+		templ_7745c5c3_Var40, templ_7745c5c3_Err = templ.JoinStringErrs(Tf(ctx, "orders.col.created", map[string]any{"Zone": zone}))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/search.templ`, Line: 82, Col: 37}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/search.templ`, Line: 82, Col: 68}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var40))
 		if templ_7745c5c3_Err != nil {

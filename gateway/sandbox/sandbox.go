@@ -265,10 +265,13 @@ type reply struct {
 	location string // redirect target
 }
 
-// countCall records one call of op.
+// countCall records one call of op. op comes from the request path, which
+// may share memory with the server's request buffer (fasthttp through
+// Fiber's adaptor reuses it once the request is done): the key kept in the
+// map must be a copy, or the counters' names change under it.
 func (s *Sandbox) countCall(op string) {
 	s.mu.Lock()
-	s.calls[op]++
+	s.calls[strings.Clone(op)]++
 	s.mu.Unlock()
 }
 
