@@ -52,6 +52,9 @@ func (h *Handler) SearchShow(c *fiber.Ctx) error {
 			break
 		}
 	}
+	if len(hits) == 0 {
+		return render(c, fiber.StatusOK, views.SearchPage(lp, vm))
+	}
 	loc := h.zoneFor(ctx, accountsOf(sc.Access, mids)...)
 	vm.Zone = loc.String()
 	now := time.Now()

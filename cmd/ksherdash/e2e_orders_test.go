@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +22,9 @@ import (
 
 	"github.com/ksherdash/ksherdash/gateway"
 	"github.com/ksherdash/ksherdash/gateway/ksign"
+	"github.com/ksherdash/ksherdash/gateway/sandbox"
+	"github.com/ksherdash/ksherdash/migrations"
+	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/models/pgtest"
 )
 
@@ -437,5 +443,82 @@ func shootOrders(t *testing.T, page playwright.Page, name string) {
 		if _, err := page.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String(path), FullPage: playwright.Bool(full)}); err != nil {
 			t.Logf("screenshot %s: %v", name, err)
 		}
+	}
+}
+
+// Sandbox mode fills the cache from the sandbox's history once: a second
+// start adds nothing and changes nothing, and an order the sandbox gained
+// meanwhile is added.
+func TestSeedOrderCacheIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	store, err := models.Open(ctx, pgtest.NewDatabase(t), log)
+	must(t, err)
+	t.Cleanup(func() { store.Close() })
+	_, err = store.Migrate(ctx, migrations.FS)
+	must(t, err)
+	store.SetSecretKey([]byte(strings.Repeat("k", 32)))
+	for _, in := range []models.AccountInput{
+		{Name: "V3", APIKind: models.APIv3, BaseURL: "http://127.0.0.1:1", Mids: []models.Mid{{Mid: "mch35000"}},
+			Credentials: &models.Credentials{PrivateKeys: map[string]string{"mch35000": "unused"}}},
+		{Name: "VIP", APIKind: models.APIVIP, BaseURL: "http://127.0.0.1:1", Mids: []models.Mid{{Mid: "mch35618"}},
+			Credentials: &models.Credentials{Token: "unused"}},
+	} {
+		_, err := store.SaveAccount(ctx, 0, in)
+		must(t, err)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 1024)
+	must(t, err)
+	sb, err := sandbox.New(sandbox.Config{AppIDs: map[string]*rsa.PublicKey{"mch35000": &key.PublicKey}, KsherKey: key,
+		Token: "tok", Mids: []string{"mch35618"}, Logger: log})
+	must(t, err)
+	t.Cleanup(func() { sb.Close() })
+	_, err = sb.SeedHistory(sandbox.SeedOptions{Seed: 1, Orders: 120, Days: 30})
+	must(t, err)
+	count := func() int {
+		n := 0
+		for _, mid := range []string{"mch35000", "mch35618"} {
+			nos, err := store.CachedOrderNos(ctx, mid)
+			must(t, err)
+			n += len(nos)
+		}
+		return n
+	}
+	start := time.Now()
+	seedOrderCache(ctx, store, sb, log)
+	first := count()
+	if first != len(sb.Orders()) {
+		t.Fatalf("cached %d orders, the sandbox has %d", first, len(sb.Orders()))
+	}
+	t.Logf("seeded %d orders in %s", first, time.Since(start))
+	// Every refunded sandbox order is findable by its refund number, with
+	// its refunded total.
+	refunded := 0
+	for _, o := range sb.Orders() {
+		if len(o.Refunds) == 0 || o.Refunds[0].Reverse {
+			continue
+		}
+		refunded++
+		hits, err := store.FindOrdersByAnyID(ctx, []string{o.Merchant}, o.Refunds[0].MchRefundNo)
+		if err != nil || len(hits) != 1 || hits[0].MchOrderNo != o.MchOrderNo || hits[0].Refunded == 0 {
+			t.Errorf("refund %s of %s: hits %+v, %v", o.Refunds[0].MchRefundNo, o.MchOrderNo, hits, err)
+		}
+	}
+	if refunded == 0 {
+		t.Errorf("the seeded history has no refund to check")
+	}
+	start = time.Now()
+	seedOrderCache(ctx, store, sb, log)
+	if again := count(); again != first {
+		t.Errorf("second start: %d orders, want %d", again, first)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("a start with everything cached took %s", d)
+	}
+	_, err = sb.SeedHistory(sandbox.SeedOptions{Seed: 2, Orders: 5, Days: 3})
+	must(t, err)
+	seedOrderCache(ctx, store, sb, log)
+	if n := count(); n != len(sb.Orders()) {
+		t.Errorf("after the sandbox grew: %d cached, %d in the sandbox", n, len(sb.Orders()))
 	}
 }
