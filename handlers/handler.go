@@ -69,6 +69,7 @@ type Config struct {
 	SecureCookies bool
 	Location      *time.Location // the account's zone (default Asia/Bangkok)
 	LoginTokenKey []byte         // signs the code form of two-factor sign-ins (login_2fa.go)
+	BaseURL       string         // the public URL (BASE_URL): vip webhooks are signed over it (hook_vip.go)
 }
 
 // Handler carries the dependencies of every handler.

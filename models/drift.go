@@ -61,7 +61,7 @@ func (s *Store) RecordDrift(ctx context.Context, orderID int64, reported, source
 type DriftFilter struct {
 	Mids        []string
 	OpenTooLong time.Duration // default DefaultOpenTooLong
-	Since       time.Duration // disagreements found within this long (default 30 days)
+	Since       time.Duration // disagreements found, and unnotified orders created, within this long (default 30 days)
 	Limit       int           // per list, default 100, at most 500
 }
 
@@ -76,7 +76,7 @@ type DriftRow struct {
 type DriftReport struct {
 	Disagreements      []DriftRow
 	DisagreementsTotal int64
-	Unnotified         []Order // paid, and no notification ever said so
+	Unnotified         []Order // paid, created within Since, and no notification ever said so
 	UnnotifiedTotal    int64
 	Open               []Order // not final and older than OpenTooLong
 	OpenTotal          int64
@@ -150,7 +150,7 @@ func (s *Store) DriftReport(ctx context.Context, f DriftFilter) (*DriftReport, e
 		}
 	}
 
-	uq := db.Model(&Order{}).Where("mid IN ? AND status = ? AND notified_at IS NULL", f.Mids, StatusPaid)
+	uq := db.Model(&Order{}).Where("mid IN ? AND status = ? AND notified_at IS NULL AND created_at > ?", f.Mids, StatusPaid, now.Add(-f.Since))
 	if err := uq.Count(&r.UnnotifiedTotal).Error; err != nil {
 		return nil, fmt.Errorf("store: unnotified: %w", err)
 	}

@@ -34,6 +34,7 @@ type Deps struct {
 type Config struct {
 	SecretKey      []byte // master secret; subkeys are derived from it
 	HTTPS          bool   // BASE_URL is https: secure cookies, HSTS
+	BaseURL        string // the public URL, as Ksher calls the notification receivers
 	Sandbox        bool
 	Location       *time.Location
 	Sessions       models.SessionPolicy
@@ -66,6 +67,7 @@ func New(d Deps) (*fiber.App, error) {
 		SecureCookies: d.Config.HTTPS,
 		Location:      d.Config.Location,
 		LoginTokenKey: deriveKey(d.Config.SecretKey, "login-2fa"),
+		BaseURL:       d.Config.BaseURL,
 	})
 	m := &middleware{
 		log:           d.Log,

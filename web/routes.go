@@ -17,6 +17,11 @@ func routes(r *router, h *handlers.Handler) {
 	r.public(fiber.MethodGet, "/lang", h.LanguageSet)
 	r.public(fiber.MethodPost, "/login/2fa", h.LoginTwoFactorCreate)
 
+	// Ksher's notifications: public, CSRF-exempt (/hooks/), each verified by
+	// its signature with the keys of the account named in the URL.
+	r.public(fiber.MethodPost, "/hooks/ksher/v3/:account", h.HookV3Create)
+	r.public(fiber.MethodGet, "/hooks/ksher/vip/:account", h.HookVIPShow)
+
 	// Signed in, about oneself
 	r.signedIn(fiber.MethodGet, "/", h.HomeShow)
 	r.signedIn(fiber.MethodPost, "/logout", h.LogoutCreate)
@@ -60,6 +65,14 @@ func routes(r *router, h *handlers.Handler) {
 	r.mid(fiber.MethodPost, "/m/:mid/orders/:id/refresh", models.ActRefreshOrder, oneMid, h.OrderRefresh)
 	r.mid(fiber.MethodPost, "/m/:mid/orders/views", models.ActView, allowAll, h.SavedViewCreate)
 	r.mid(fiber.MethodPost, "/m/:mid/orders/views/:id/delete", models.ActView, allowAll, h.SavedViewDelete)
+
+	// Operations: the notification event log, the daily sync, drift
+	r.mid(fiber.MethodGet, "/m/:mid/events", models.ActViewEvents, allowAll, h.EventList)
+	r.mid(fiber.MethodGet, "/m/:mid/sync", models.ActViewEvents, allowAll, h.SyncShow)
+	r.mid(fiber.MethodPost, "/m/:mid/sync", models.ActResync, allowAll, h.SyncCreate)
+	r.mid(fiber.MethodGet, "/m/:mid/drift", models.ActViewEvents, allowAll, h.DriftShow)
+	r.mid(fiber.MethodPost, "/m/:mid/drift/resync", models.ActResync, allowAll, h.DriftResyncAll)
+	r.mid(fiber.MethodPost, "/m/:mid/drift/:id/resync", models.ActResync, allowAll, h.DriftResyncOne)
 }
 
 // routeKind says how a route is guarded.

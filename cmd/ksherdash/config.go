@@ -30,6 +30,7 @@ type Config struct {
 	OwnerEmail     string
 	Sandbox        string // auto | on | off
 	RequestTimeout time.Duration
+	SyncInterval   time.Duration // how often vip daily reports are pulled; 0 = off
 }
 
 // LogValue keeps secrets out of logs.
@@ -105,6 +106,11 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	}
 	if c.RequestTimeout, err = duration(getenv, "REQUEST_TIMEOUT", 30*time.Second); err != nil {
 		return nil, err
+	}
+	if getenv("SYNC_INTERVAL") != "off" {
+		if c.SyncInterval, err = duration(getenv, "SYNC_INTERVAL", 15*time.Minute); err != nil {
+			return nil, err
+		}
 	}
 	switch c.Sandbox {
 	case "auto", "on", "off":

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ksherdash/ksherdash/gateway/sandbox"
+	"github.com/ksherdash/ksherdash/handlers"
 	"github.com/ksherdash/ksherdash/migrations"
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/models/pgserver"
@@ -192,7 +193,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		seedOrderCache(ctx, db.store, sb, log)
 	}
 	app, err := web.New(web.Deps{Log: log, Store: db.store, Sandbox: httpHandler(sb), Config: web.Config{
-		SecretKey: key, HTTPS: strings.HasPrefix(baseURL, "https://"), Sandbox: sandboxOn,
+		SecretKey: key, HTTPS: strings.HasPrefix(baseURL, "https://"), BaseURL: baseURL, Sandbox: sandboxOn,
 		Location: c.TimeZone, RequestTimeout: c.RequestTimeout,
 		Sessions: models.SessionPolicy{Idle: c.SessionIdle, Absolute: c.SessionMaxAge},
 		Logins:   models.DefaultLoginPolicy,
@@ -204,6 +205,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil && !errors.Is(err, models.ErrNotFirstStart) {
 		return err
 	}
+	// Background work: the daily sync of vip transactions reports. Jobs are
+	// claimed in Postgres, so every replica may run a worker.
+	// They stop (a job in flight goes back to the queue) before the database.
+	workers, stopWorkers := context.WithCancel(ctx)
+	syncWorker := handlers.NewSyncWorker(db.store, handlers.NewGateways(db.store, log), log, handlers.SyncConfig{Interval: c.SyncInterval})
+	workersDone := make(chan struct{})
+	go func() { defer close(workersDone); syncWorker.Run(workers) }()
+	defer func() { stopWorkers(); <-workersDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()
 	log.Info("Listening.", "url", baseURL, "config", c)

@@ -1,0 +1,71 @@
+package handlers
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ksherdash/ksherdash/models"
+	"github.com/ksherdash/ksherdash/views"
+)
+
+// driftListLimit is how many orders each list of the drift page shows (and
+// "re-sync all" asks about, at most three times this many).
+const driftListLimit = 50
+
+// DriftShow handles GET /m/:mid/drift: orders whose cached state Ksher
+// contradicted on a re-check, paid orders no notification told us about,
+// and orders still open after ?older= minutes (default 30), each with a
+// re-sync button, and one for all of them.
+func (h *Handler) DriftShow(c *fiber.Ctx) error {
+	sc := ScopeOf(c)
+	older := driftOlder(c)
+	report, err := h.ops().DriftReport(c.UserContext(), driftFilter(sc, older))
+	if err != nil {
+		return err
+	}
+	loc := h.zoneFor(c.UserContext(), accountsOf(sc.Access, sc.Mids())...)
+	vm := views.DriftVM{Nav: views.OpsNav{Mid: sc.Mid, Current: "drift"}, TimeZone: loc.String(), OlderMinutes: older,
+		DisagreementsTotal: report.DisagreementsTotal, UnnotifiedTotal: report.UnnotifiedTotal, OpenTotal: report.OpenTotal,
+		Action: "/m/" + sc.Mid + "/drift", ResyncAllURL: "/m/" + sc.Mid + "/drift/resync", CSRF: csrfToken(c)}
+	for _, a := range sc.Access {
+		if (sc.All || a.Mid.Mid == sc.Mid) && models.Can(a.Role, models.ActResync) {
+			vm.CanResync = true
+		}
+	}
+	for _, d := range report.Disagreements {
+		vm.Disagreements = append(vm.Disagreements, views.DriftDisagreementRow{DriftOrderRow: driftRow(sc, &d.Order, loc),
+			Detected: localTimeZ(d.DetectedAt, loc), Cached: d.CachedStatus, Reported: d.ReportedStatus, Source: d.Source, Accepted: d.Accepted})
+	}
+	for i := range report.Unnotified {
+		vm.Unnotified = append(vm.Unnotified, driftRow(sc, &report.Unnotified[i], loc))
+	}
+	for i := range report.Open {
+		vm.Open = append(vm.Open, driftRow(sc, &report.Open[i], loc))
+	}
+	if c.Query("asked") != "" {
+		num := func(k string) int { n, _ := strconv.Atoi(c.Query(k)); return max(n, 0) }
+		vm.Result = &views.DriftResult{Asked: num("asked"), Skipped: num("skipped"), Changed: num("changed"), Failed: num("failed")}
+	}
+	return render(c, fiber.StatusOK, views.DriftPage(h.layout(c, "drift.title"), vm))
+}
+
+// driftOlder reads the "open too long" threshold in minutes (1 min to 7 days).
+func driftOlder(c *fiber.Ctx) int {
+	n, err := strconv.Atoi(c.Query("older", c.FormValue("older")))
+	if err != nil || n < 1 || n > 7*24*60 {
+		return int(models.DefaultOpenTooLong / time.Minute)
+	}
+	return n
+}
+
+func driftFilter(sc *Scope, older int) models.DriftFilter {
+	return models.DriftFilter{Mids: sc.Mids(), OpenTooLong: time.Duration(older) * time.Minute, Limit: driftListLimit}
+}
+
+func driftRow(sc *Scope, o *models.Order, loc *time.Location) views.DriftOrderRow {
+	return views.DriftOrderRow{ID: o.ID, Mid: o.Mid, MchOrderNo: o.MchOrderNo, URL: orderURL(o), Status: o.Status,
+		Amount: models.FormatMinor(o.Amount, o.Currency) + " " + o.Currency, Created: localTimeZ(o.CreatedAt, loc),
+		ResyncURL: "/m/" + sc.Mid + "/drift/" + strconv.FormatInt(o.ID, 10) + "/resync"}
+}

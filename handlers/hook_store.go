@@ -1,0 +1,27 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/ksherdash/ksherdash/models"
+)
+
+// OperationsStore is what the notification receivers, the event log, the
+// sync page and the drift page need from models.Store.
+type OperationsStore interface {
+	AllowInvalidNotification(ctx context.Context) (bool, error)
+	SaveNotification(ctx context.Context, n *models.Notification, u *models.OrderUpdate) (*models.NotificationSaved, error)
+	HandleNotification(ctx context.Context, id int64, o *models.Order, changed, notified bool) error
+	CachedOrderOfAccount(ctx context.Context, accountID int64, mchOrderNo string) (*models.Order, error)
+	ListNotifications(ctx context.Context, f models.NotificationFilter) ([]models.NotificationRow, string, error)
+	EnqueueSync(ctx context.Context, e models.SyncEnqueue) (*models.SyncJob, error)
+	SyncJobs(ctx context.Context, mids []string, limit int) ([]models.SyncJob, error)
+	DriftReport(ctx context.Context, f models.DriftFilter) (*models.DriftReport, error)
+	Accounts(ctx context.Context) ([]models.MerchantAccount, error)
+}
+
+var _ OperationsStore = (*models.Store)(nil)
+
+// ops returns the store as an OperationsStore. web always builds the
+// Handler over a *models.Store, which implements it (checked above).
+func (h *Handler) ops() OperationsStore { return h.store.(OperationsStore) }
