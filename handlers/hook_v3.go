@@ -54,23 +54,25 @@ func v3Sign(raw []byte) string {
 	return strings.ToLower(env.Sign)
 }
 
-// notificationUpdate maps a verified v3 notification to a cache update: a
-// payment link's notification names the link (mch_order_no) and the
-// KsherPay order behind it (pay_mch_order_no); a KsherPay order's names
-// the order.
+// notificationUpdate maps a verified v3 notification to a cache update
+// through the order cache's own mapping (OrderUpdateFrom, for a KsherPay
+// order; OrderUpdateFromLink, for a payment link, whose notification also
+// names the KsherPay order behind it), marked as told by a notification.
 func notificationUpdate(accountID int64, n *gateway.Notification) models.OrderUpdate {
-	u := models.OrderUpdate{AccountID: accountID, Mid: n.Mid, Kind: models.OrderKindKsherPay, MchOrderNo: n.MerchantOrderID,
-		KsherOrderNo: n.KsherOrderID, ChannelOrderNo: n.ChannelOrderID, Status: string(n.Status), RawStatus: n.RawStatus,
-		Amount: n.Amount, Currency: n.Currency, Channel: n.Channel, Raw: n.Raw, Source: "notification",
-		Event: "notification", Summary: "notification: " + string(n.Status), Notified: true, Checked: true}
+	var u models.OrderUpdate
+	if n.Type == "payment_link" {
+		u = OrderUpdateFromLink(accountID, &gateway.PaymentLink{Meta: n.Meta, Mid: n.Mid, MerchantOrderID: n.MerchantOrderID,
+			Amount: n.Amount, Currency: n.Currency, Channel: n.Channel, KsherOrderID: n.KsherOrderID, PayOrderID: n.PayOrderID,
+			ChannelOrderID: n.ChannelOrderID, PaidAt: n.PaidAt, Status: n.Status})
+	} else {
+		u = OrderUpdateFrom(accountID, models.OrderKindKsherPay, &gateway.Order{Meta: n.Meta, Mid: n.Mid, MerchantOrderID: n.MerchantOrderID,
+			KsherOrderID: n.KsherOrderID, ChannelOrderID: n.ChannelOrderID, Channel: n.Channel, Amount: n.Amount, Currency: n.Currency,
+			PaidAt: n.PaidAt, Status: n.Status})
+	}
+	u.Source, u.Event, u.Notified, u.Checked = "notification", "notification", true, true
+	u.Summary = "notification: " + string(n.Status)
 	if n.RawStatus != "" {
 		u.Summary += " (" + n.RawStatus + ")"
-	}
-	if n.Type == "payment_link" {
-		u.Kind, u.GatewayOrderNo = models.OrderKindLink, n.PayOrderID
-	}
-	if t, ok := ksherLocalTime(n.PaidAt); ok {
-		u.PaidAt = &t
 	}
 	return u
 }
