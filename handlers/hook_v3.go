@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -75,4 +76,11 @@ func notificationUpdate(accountID int64, n *gateway.Notification) models.OrderUp
 		u.Summary += " (" + n.RawStatus + ")"
 	}
 	return u
+}
+
+// v3NotifyURL is the notify_url (mch_notify_url) to give Ksher when
+// creating a v3 order or payment link of the account: this receiver, at
+// the public BASE_URL.
+func (h *Handler) v3NotifyURL(accountID int64) string {
+	return strings.TrimRight(h.cfg.BaseURL, "/") + "/hooks/ksher/v3/" + strconv.FormatInt(accountID, 10)
 }
