@@ -328,7 +328,7 @@ func (h *Handler) refreshOrder(ctx context.Context, o *models.Order, force bool)
 		cancel()
 		up.Latency = time.Since(start)
 		if callErr != nil {
-			return nil, !orderNotKnown(callErr), callErr
+			return nil, false, callErr
 		}
 		u.MchOrderNo = o.MchOrderNo // a link's answer names its KsherPay order; keep the row
 		u.Source, u.Event, u.LatencyMS = "refresh", "refresh", max(1, int(up.Latency.Milliseconds()))
@@ -347,7 +347,9 @@ func (h *Handler) refreshOrder(ctx context.Context, o *models.Order, force bool)
 		return o, up
 	}
 	if res.Called && callErr != nil {
-		up.Err = callErr
+		if !orderNotKnown(callErr) {
+			up.Err = callErr // no answer; "not known" is an answer (Found false)
+		}
 		summary := op + ": " + gatewayErrorCode(callErr)
 		if err := h.orders().AddOrderEvent(ctx, o.ID, "refresh", summary, false, up.Latency, map[string]string{"op": op, "error": gatewayErrorCode(callErr)}); err != nil {
 			h.log.Warn("Cannot record a gateway call in the timeline.", "order_id", o.ID, slogErr(err))

@@ -23,6 +23,8 @@ func (h *Handler) OrderShow(c *fiber.Ctx) error {
 	var notice *views.OrderNotice
 	if up.Err != nil {
 		notice = &views.OrderNotice{Kind: "error", ID: "orders.notice.view_failed", Data: map[string]any{"Code": gatewayErrorCode(up.Err)}}
+	} else if up.Called && !up.Found {
+		notice = &views.OrderNotice{Kind: "error", ID: "orders.notice.unknown"}
 	} else if up.Called {
 		notice = &views.OrderNotice{Kind: "info", ID: "orders.notice.view_asked", Data: map[string]any{"Latency": up.Latency.Milliseconds()}}
 	}

@@ -515,3 +515,38 @@ func TestHeaderSearchFollowsTheScope(t *testing.T) {
 		t.Errorf("the search page does not keep its query in the box")
 	}
 }
+
+// An open order Ksher does not know, or cannot be asked about, still shows
+// its cached state, says why, and the failed call is on its timeline.
+func TestOrderViewWhenKsherCannotAnswer(t *testing.T) {
+	e := newOrderEnv(t)
+	ctx := context.Background()
+	demo, err := e.store.FindMid(ctx, "mch35000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, mid  string
+		account    int64
+		wantNotice string
+	}{
+		{"unknown to Ksher", "mch46100", e.v3.ID, "Ksher does not know this order."},
+		{"gateway unreachable", "mch35000", demo.AccountID, "Ksher could not be asked (transport)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, _, err := e.store.UpsertOrder(ctx, models.OrderUpdate{AccountID: tt.account, Mid: tt.mid, Kind: "redirect",
+				MchOrderNo: "GHOST-" + tt.mid, Amount: 500, Status: models.StatusPending, Source: "link"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, body := e.owner.get(fmt.Sprintf("/m/%s/orders/%d", tt.mid, o.ID))
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, tt.wantNotice) || !strings.Contains(body, `data-status="pending"`) {
+				t.Errorf("detail = %d, want the cached state and %q", resp.StatusCode, tt.wantNotice)
+			}
+			if !strings.Contains(body, `data-kind="refresh" data-ok="false"`) {
+				t.Errorf("the failed call is not on the timeline")
+			}
+		})
+	}
+}
