@@ -25,6 +25,7 @@ type Store interface {
 	Memberships(ctx context.Context, userID int64) ([]models.Membership, error)
 	Access(ctx context.Context, u *models.User) ([]models.MidAccess, error)
 	SetLastMid(ctx context.Context, userID int64, mid string) error
+	OrderStatsSince(ctx context.Context, mids []string, since time.Time) (*models.OrderStats, error)
 	Audit(ctx context.Context, who models.Actor, action, target, mid string, details map[string]any) error
 	// People (models/people.go): every rule about who may manage whom is in models.
 	People(ctx context.Context, actor *models.User) ([]models.Person, error)

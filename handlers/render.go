@@ -91,6 +91,7 @@ func (h *Handler) layout(c *fiber.Ctx, titleID string) views.LayoutProps {
 			h.log.Warn("Cannot list mids for the switcher.", "request_id", RequestID(c), slogErr(err))
 		}
 		lp.Mids = switcher(c, access, sc)
+		lp.MidNav = midNav(c, sc)
 		lp.CanManagePeople = v.User.IsOwner
 		for _, a := range access {
 			if models.Can(a.Role, models.ActManagePeople) {
@@ -102,6 +103,47 @@ func (h *Handler) layout(c *fiber.Ctx, titleID string) views.LayoutProps {
 		}
 	}
 	return lp
+}
+
+// midNav is the navigation of a mid's pages (or /m/all's): only the pages
+// the person's role may open there.
+func midNav(c *fiber.Ctx, sc *Scope) []views.NavLink {
+	if sc == nil || sc.Mid == "" {
+		return nil
+	}
+	can := func(a models.Action) bool {
+		if !sc.All {
+			return sc.Held != nil && models.Can(sc.Held.Role, a)
+		}
+		for _, m := range sc.Access {
+			if models.Can(m.Role, a) {
+				return true
+			}
+		}
+		return false
+	}
+	base := "/m/" + sc.Mid
+	items := []struct {
+		id, path string
+		action   models.Action
+	}{
+		{"nav.overview", "", models.ActView},
+		{"nav.orders", "/orders", models.ActView},
+		{"nav.events", "/events", models.ActViewEvents},
+		{"nav.sync", "/sync", models.ActViewEvents},
+		{"nav.drift", "/drift", models.ActViewEvents},
+	}
+	path := c.Path()
+	var out []views.NavLink
+	for _, it := range items {
+		if !can(it.action) {
+			continue
+		}
+		url := base + it.path
+		active := path == url || (it.path != "" && strings.HasPrefix(path, url+"/"))
+		out = append(out, views.NavLink{LabelID: it.id, URL: url, Active: active})
+	}
+	return out
 }
 
 func csrfToken(c *fiber.Ctx) string {

@@ -16,8 +16,17 @@ type LayoutProps struct {
 	// Navigation to account-wide pages the person may open.
 	CanManagePeople bool
 	CanViewAudit    bool
-	TimeZone        string // the account's zone, named in the footer
-	SearchQuery     string // what the header's search box holds (the search page's query)
+	// MidNav links the pages of the current mid the person may open.
+	MidNav      []NavLink
+	TimeZone    string // the account's zone, named in the footer
+	SearchQuery string // what the header's search box holds (the search page's query)
+}
+
+// NavLink is one item of a navigation bar.
+type NavLink struct {
+	LabelID string // message id of the label
+	URL     string
+	Active  bool
 }
 
 // UserVM is the signed-in person as the header shows them.
@@ -54,6 +63,20 @@ type DashboardVM struct {
 	SignedInAt string // formatted in the account's zone, zone named
 	Mid        string // "" when the person has no mid, "all" for every mid
 	Mids       []MidRole
+	Stats      *DashboardStats // the mid's last seven days (nil without a mid)
+	Recent     []OrderRowVM    // its latest orders
+	OrdersURL  string
+}
+
+// DashboardStats are a mid's figures since a local day.
+type DashboardStats struct {
+	Since     string // first local day counted
+	Zone      string
+	Paid      int64
+	PaidTotal []Money // per currency
+	Refunded  []Money // per currency
+	Open      int64
+	Failed    int64
 }
 
 // MidRole is one of the person's mids with their role on it.
