@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ksherdash/ksherdash/models"
+	"github.com/ksherdash/ksherdash/models/money"
 	"github.com/ksherdash/ksherdash/views"
 )
 
@@ -66,6 +67,6 @@ func driftFilter(sc *Scope, older int) models.DriftFilter {
 
 func driftRow(sc *Scope, o *models.Order, loc *time.Location) views.DriftOrderRow {
 	return views.DriftOrderRow{ID: o.ID, Mid: o.Mid, MchOrderNo: o.MchOrderNo, URL: orderURL(o), Status: o.Status,
-		Amount: models.FormatMinor(o.Amount, o.Currency) + " " + o.Currency, Created: localTimeZ(o.CreatedAt, loc),
+		Amount: money.Format(o.Amount, o.Currency) + " " + o.Currency, Created: localTimeZ(o.CreatedAt, loc),
 		ResyncURL: "/m/" + sc.Mid + "/drift/" + strconv.FormatInt(o.ID, 10) + "/resync"}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ksherdash/ksherdash/models"
+	"github.com/ksherdash/ksherdash/models/money"
 	"github.com/ksherdash/ksherdash/views"
 )
 
@@ -70,7 +71,7 @@ func (h *Handler) personForm(c *fiber.Ctx, p *models.Person, in *models.PersonIn
 		for _, g := range p.Grants {
 			gi := models.GrantInput{Mid: g.Mid, Role: g.Role, SameDayOnly: g.SameDayOnly}
 			if g.RefundCap != nil {
-				gi.RefundCap = models.FormatMinor(*g.RefundCap, currency[g.Mid])
+				gi.RefundCap = money.Format(*g.RefundCap, currency[g.Mid])
 			}
 			byMid[g.Mid] = gi
 		}

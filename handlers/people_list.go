@@ -3,7 +3,7 @@ package handlers
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/ksherdash/ksherdash/models"
+	"github.com/ksherdash/ksherdash/models/money"
 	"github.com/ksherdash/ksherdash/views"
 )
 
@@ -30,7 +30,7 @@ func (h *Handler) PeopleList(c *fiber.Ctx) error {
 		for _, g := range p.Grants {
 			gv := views.GrantVM{Mid: g.Mid, Role: g.Role, SameDayOnly: g.SameDayOnly}
 			if g.RefundCap != nil {
-				gv.Cap = models.FormatMinor(*g.RefundCap, currency[g.Mid]) + " " + currency[g.Mid]
+				gv.Cap = money.Format(*g.RefundCap, currency[g.Mid]) + " " + currency[g.Mid]
 			}
 			row.Grants = append(row.Grants, gv)
 		}

@@ -200,3 +200,12 @@ func TestSetPasswordRevokesOtherSessions(t *testing.T) {
 		t.Errorf("new password refused: %v", err)
 	}
 }
+
+func TestParseMinorIsAnInvalidInputError(t *testing.T) {
+	if _, err := models.ParseMinor("1.234", "THB"); models.ErrorCode(err) != models.EINVALID {
+		t.Errorf("code = %q, want invalid", models.ErrorCode(err))
+	}
+	if v, err := models.ParseMinor("1,234.50", "THB"); err != nil || v != 123450 {
+		t.Errorf("ParseMinor = %d, %v", v, err)
+	}
+}

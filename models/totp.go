@@ -375,3 +375,12 @@ func (s *Store) replaceRecoveryCodes(tx *gorm.DB, userID int64) ([]string, error
 	}
 	return codes, nil
 }
+
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

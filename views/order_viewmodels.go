@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ksherdash/ksherdash/models"
+	amount "github.com/ksherdash/ksherdash/models/money"
 )
 
 // Money is an amount in integer minor units of a currency. Views format it
@@ -16,11 +16,10 @@ type Money struct {
 }
 
 // money formats m with its currency's own decimals (THB 2, JPY 0) and
-// thousands separators. It reuses models.FormatMinor, a pure function, so
-// that parsing (models.ParseMinor) and display can never disagree: the one
-// place views use models.
+// thousands separators. It is amount.Format from the leaf package
+// models/money, so that parsing (amount.Parse) and display never disagree.
 func money(m Money) string {
-	return models.FormatMinor(m.Minor, m.Currency)
+	return amount.Format(m.Minor, m.Currency)
 }
 
 // ago words how long ago something happened: "just now", "42 s ago",

@@ -1,13 +1,14 @@
-package models_test
+package money_test
 
 import (
+	"errors"
 	"math"
 	"testing"
 
-	"github.com/ksherdash/ksherdash/models"
+	"github.com/ksherdash/ksherdash/models/money"
 )
 
-func TestParseMinor(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		name     string
 		in, cur  string
@@ -46,23 +47,23 @@ func TestParseMinor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := models.ParseMinor(tt.in, tt.cur)
+			got, err := money.Parse(tt.in, tt.cur)
 			if tt.wantFail {
 				if err == nil {
-					t.Errorf("ParseMinor(%q, %s) = %d, want an error", tt.in, tt.cur, got)
-				} else if models.ErrorCode(err) != models.EINVALID {
-					t.Errorf("error code = %s, want %s", models.ErrorCode(err), models.EINVALID)
+					t.Errorf("Parse(%q, %s) = %d, want an error", tt.in, tt.cur, got)
+				} else if !errors.Is(err, money.ErrInvalid) {
+					t.Errorf("error = %v, want ErrInvalid", err)
 				}
 				return
 			}
 			if err != nil || got != tt.want {
-				t.Errorf("ParseMinor(%q, %s) = %d, %v; want %d", tt.in, tt.cur, got, err, tt.want)
+				t.Errorf("Parse(%q, %s) = %d, %v; want %d", tt.in, tt.cur, got, err, tt.want)
 			}
 		})
 	}
 }
 
-func TestFormatMinor(t *testing.T) {
+func TestFormat(t *testing.T) {
 	tests := []struct {
 		v    int64
 		cur  string
@@ -79,8 +80,8 @@ func TestFormatMinor(t *testing.T) {
 		{math.MinInt64, "JPY", "-9,223,372,036,854,775,808"},
 	}
 	for _, tt := range tests {
-		if got := models.FormatMinor(tt.v, tt.cur); got != tt.want {
-			t.Errorf("FormatMinor(%d, %s) = %q, want %q", tt.v, tt.cur, got, tt.want)
+		if got := money.Format(tt.v, tt.cur); got != tt.want {
+			t.Errorf("Format(%d, %s) = %q, want %q", tt.v, tt.cur, got, tt.want)
 		}
 	}
 }
@@ -89,10 +90,10 @@ func TestFormatMinor(t *testing.T) {
 func TestMoneyRoundTrip(t *testing.T) {
 	for _, cur := range []string{"THB", "JPY", "KWD"} {
 		for _, v := range []int64{0, 1, 9, 10, 99, 100, 101, 999, 1000, 123456789, math.MaxInt64 / 1000} {
-			s := models.FormatMinor(v, cur)
-			got, err := models.ParseMinor(s, cur)
+			s := money.Format(v, cur)
+			got, err := money.Parse(s, cur)
 			if err != nil || got != v {
-				t.Errorf("%s: ParseMinor(FormatMinor(%d)) = ParseMinor(%q) = %d, %v", cur, v, s, got, err)
+				t.Errorf("%s: Parse(Format(%d)) = Parse(%q) = %d, %v", cur, v, s, got, err)
 			}
 		}
 	}
