@@ -26,7 +26,7 @@ func (h *Handler) EventList(c *fiber.Ctx) error {
 	mids := sc.Mids()
 	accounts := accountsOf(sc.Access, mids)
 	loc := h.zoneFor(c.UserContext(), accounts...)
-	vm := views.EventsVM{Nav: views.OpsNav{Mid: sc.Mid, Current: "events"}, TimeZone: loc.String(), Action: "/m/" + sc.Mid + "/events"}
+	vm := views.EventsVM{TimeZone: loc.String(), Action: "/m/" + sc.Mid + "/events"}
 	f := models.NotificationFilter{Mids: mids, AccountIDs: accounts, UnknownAccounts: sc.All && v.User.IsOwner,
 		After: c.Query("after"), Limit: eventsPageSize}
 	switch c.Query("valid") {

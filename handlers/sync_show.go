@@ -37,7 +37,7 @@ func (h *Handler) syncVM(c *fiber.Ctx) (views.SyncVM, error) {
 	ctx := c.UserContext()
 	mids := sc.Mids()
 	loc := h.zoneFor(ctx, accountsOf(sc.Access, mids)...)
-	vm := views.SyncVM{Nav: views.OpsNav{Mid: sc.Mid, Current: "sync"}, TimeZone: loc.String(),
+	vm := views.SyncVM{TimeZone: loc.String(),
 		Action: "/m/" + sc.Mid + "/sync", CSRF: csrfToken(c)}
 	kinds, err := h.apiKinds(c)
 	if err != nil {
