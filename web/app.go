@@ -3,11 +3,14 @@
 package web
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -106,7 +109,7 @@ func New(d Deps) (*fiber.App, error) {
 		return c.Next()
 	}, filesystem.New(filesystem.Config{Root: http.FS(assets)}))
 	if d.Sandbox != nil {
-		sb := adaptor.HTTPHandler(d.Sandbox)
+		sb := adaptor.HTTPHandler(detached(d.Sandbox))
 		app.All("/sandbox", sb)
 		app.All("/sandbox/*", sb)
 	}
@@ -126,6 +129,36 @@ func RouteTable(app *fiber.App) []Rule {
 	rules, _ := routeTables.Load(app)
 	r, _ := rules.([]Rule)
 	return r
+}
+
+// detached gives h a request that owns its memory. Fiber's adaptor builds
+// the net/http request over fasthttp's buffers (unsafe string views of the
+// URL, Host, headers and body), which fasthttp reuses for the next request;
+// the simulator keeps what it is told (order ids, paths) in its state.
+func detached(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "cannot read the request body", http.StatusBadRequest)
+			return
+		}
+		r2 := r.Clone(r.Context())
+		r2.Method, r2.Host, r2.RequestURI = strings.Clone(r.Method), strings.Clone(r.Host), strings.Clone(r.RequestURI)
+		r2.RemoteAddr = strings.Clone(r.RemoteAddr)
+		if u, err := url.ParseRequestURI(r2.RequestURI); err == nil {
+			r2.URL = u
+		}
+		for k, vs := range r2.Header {
+			cp := make([]string, len(vs))
+			for i, v := range vs {
+				cp[i] = strings.Clone(v)
+			}
+			r2.Header[strings.Clone(k)] = cp
+		}
+		r2.Body = io.NopCloser(bytes.NewReader(body))
+		r2.ContentLength = int64(len(body))
+		h.ServeHTTP(w, r2)
+	})
 }
 
 // deriveKey derives an independent key for one purpose from the master secret.
