@@ -316,7 +316,8 @@ type Settlement struct {
 	Mid string
 	// Channel settled.
 	Channel string
-	// ReferenceID identifies a vip settlement (for Settlements.Orders).
+	// ReferenceID identifies a vip settlement (for Settlements.Orders);
+	// empty when the day has no settlement on the channel.
 	ReferenceID string
 	// PeriodStart and PeriodEnd bound the sales covered, as sent by Ksher.
 	PeriodStart, PeriodEnd string

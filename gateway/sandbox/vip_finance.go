@@ -157,7 +157,11 @@ func (s *Sandbox) vipSummary(q *vipReq, dayText string) *reply {
 		return s.badRequest(q.base, errs)
 	}
 	s.mu.Lock()
-	st := &Settlement{Mid: mid, Channel: ch, Currency: "THB", Day: day, Start: day, End: day, ReferenceID: referenceID(mid, ch, day)}
+	// A day without a settlement on this channel (nothing paid or refunded,
+	// or the day is not over) answers zero amounts and no reference_id: a
+	// reference names a settlement record, which settlement_order must then
+	// find (Ksher's answer for such a day is UNCONFIRMED, API.md B.4.4).
+	st := &Settlement{Mid: mid, Channel: ch, Currency: "THB", Day: day, Start: day, End: day}
 	for _, c := range s.settlements(mid, day, day) {
 		if c.Channel == ch {
 			st = c

@@ -409,3 +409,47 @@ func TestVIPFinance(t *testing.T) {
 		t.Errorf("settlement_order: %d %v", st, b)
 	}
 }
+
+// TestVIPSummaryOfADayWithoutSettlement: the summary of a day on which
+// nothing was settled (no payment on the channel, or the day is not over)
+// must not hand out a reference_id that settlement_order then does not
+// know; it carries no reference at all.
+func TestVIPSummaryOfADayWithoutSettlement(t *testing.T) {
+	e := MustEnv(t)
+	e.vipCall(http.MethodPost, "/api/v1/redirect/orders", map[string]any{"merchant_order_id": "ns_a", "amount": 50000, "mid": testMid,
+		"redirect_url": "https://s.example/ok", "redirect_url_fail": "https://s.example/fail"})
+	e.mustPay("ns_a", "promptpay")
+	today := e.clock.Now().In(time.FixedZone("ICT", 7*3600))
+	e.clock.Advance(24 * time.Hour)
+	cases := map[string][2]string{
+		"day without payments":     {today.AddDate(0, 0, -5).Format("20060102"), "promptpay"},
+		"channel without payments": {today.Format("20060102"), "truemoney"},
+		"day not over yet":         {today.AddDate(0, 0, 1).Format("20060102"), "promptpay"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			st, b := e.vipCall(http.MethodGet, "/api/v1/finance/settlements/"+c[0], map[string]any{"mid": testMid, "channel": c[1]})
+			if st != http.StatusOK || b["error_code"] != "SUCCESS" {
+				t.Fatalf("summary: %d %v", st, b)
+			}
+			s := b["data"].(map[string]any)
+			if num(t, s, "amount") != 0 || num(t, s, "count") != 0 {
+				t.Errorf("summary of an empty day = %v", s)
+			}
+			ref, _ := s["reference_id"].(string)
+			if ref != "" {
+				st, b := e.vipCall(http.MethodGet, "/api/v1/finance/settlements/settlement_order", map[string]any{"reference_id": ref, "offset": 0, "limit": 10})
+				t.Errorf("reference_id = %q for a day without settlement; settlement_order answers %d %v", ref, st, b)
+			}
+		})
+	}
+	// The settled day keeps its reference, and settlement_order knows it.
+	st, b := e.vipCall(http.MethodGet, "/api/v1/finance/settlements/"+today.Format("20060102"), map[string]any{"mid": testMid, "channel": "promptpay"})
+	ref, _ := b["data"].(map[string]any)["reference_id"].(string)
+	if st != http.StatusOK || ref == "" {
+		t.Fatalf("settled day: %d %v", st, b)
+	}
+	if st, b = e.vipCall(http.MethodGet, "/api/v1/finance/settlements/settlement_order", map[string]any{"reference_id": ref, "offset": 0, "limit": 10}); st != http.StatusOK {
+		t.Errorf("settlement_order %s: %d %v", ref, st, b)
+	}
+}
