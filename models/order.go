@@ -543,10 +543,13 @@ type UpstreamResult struct {
 // then find its answer in the cache instead of asking again. call returns
 // what Ksher said; its updates are stored in the same transaction (so the
 // caller holding the lock needs no second connection). found reports
-// whether Ksher knew the order.
+// whether Ksher knew the order. A failed call is recorded too (Ksher may
+// have counted it), in the same transaction, so no waiter asks again
+// before the gap; its updates are dropped.
 func (s *Store) Upstream(ctx context.Context, key string, minGap time.Duration,
 	call func(ctx context.Context) (updates []OrderUpdate, found bool, err error)) (UpstreamResult, error) {
 	var res UpstreamResult
+	var callErr error
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 727))", key).Error; err != nil {
 			return err
@@ -565,43 +568,42 @@ func (s *Store) Upstream(ctx context.Context, key string, minGap time.Duration,
 			return nil
 		}
 		res = UpstreamResult{Called: true, CalledAt: now}
-		updates, found, callErr := call(ctx)
-		res.Found = found
-		// Recorded even when the call failed: Ksher counted the query.
+		var updates []OrderUpdate
+		updates, res.Found, callErr = call(ctx)
 		if err := tx.Exec(`INSERT INTO upstream_calls (key, called_at, found) VALUES (?, ?, ?)
-			ON CONFLICT (key) DO UPDATE SET called_at = EXCLUDED.called_at, found = EXCLUDED.found`, key, now, found).Error; err != nil {
+			ON CONFLICT (key) DO UPDATE SET called_at = EXCLUDED.called_at, found = EXCLUDED.found`, key, res.CalledAt, res.Found).Error; err != nil {
 			return err
+		}
+		if callErr != nil {
+			return nil // commit the call's time, nothing else
 		}
 		for _, u := range updates {
 			if _, _, err := s.upsertOrderTx(tx, u); err != nil {
 				return err
 			}
 		}
-		if callErr != nil {
-			return &upstreamError{callErr}
-		}
 		return nil
 	})
-	var ue *upstreamError
-	if errors.As(err, &ue) {
-		// The call failed but its time is recorded: commit that part.
-		if _, rerr := s.recordCall(ctx, key, res.CalledAt); rerr != nil {
-			return res, rerr
+	if err != nil && res.Called {
+		// The transaction did not commit (the request's context ended
+		// during the call, or storing the answer failed), but Ksher was
+		// asked: record that much, whatever the request's context.
+		if rerr := s.recordCall(context.WithoutCancel(ctx), key, res.CalledAt); rerr != nil {
+			return res, errors.Join(err, rerr)
 		}
-		return res, ue.err
 	}
-	return res, err
+	if err != nil {
+		if callErr != nil {
+			return res, callErr
+		}
+		return res, err
+	}
+	return res, callErr
 }
 
-type upstreamError struct{ err error }
-
-func (e *upstreamError) Error() string { return e.err.Error() }
-func (e *upstreamError) Unwrap() error { return e.err }
-
-func (s *Store) recordCall(ctx context.Context, key string, at time.Time) (bool, error) {
-	err := s.db.WithContext(ctx).Exec(`INSERT INTO upstream_calls (key, called_at, found) VALUES (?, ?, false)
+func (s *Store) recordCall(ctx context.Context, key string, at time.Time) error {
+	return s.db.WithContext(ctx).Exec(`INSERT INTO upstream_calls (key, called_at, found) VALUES (?, ?, false)
 		ON CONFLICT (key) DO UPDATE SET called_at = GREATEST(upstream_calls.called_at, EXCLUDED.called_at)`, key, at).Error
-	return err == nil, err
 }
 
 // recordRefundsTx stores the refunds Ksher reported for o (once each, by

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -167,5 +168,47 @@ func TestListOrdersKeysetPagination(t *testing.T) {
 	}
 	if _, _, err := s.ListOrders(ctx, models.OrderFilter{Mids: []string{"mch1"}, After: "garbage"}); models.ErrorCode(err) != models.EINVALID {
 		t.Errorf("bad cursor: %v, want EINVALID", err)
+	}
+}
+
+// A failed call counts as a call: concurrent lookups while Ksher's answer
+// fails (a 5xx, a timeout) wait for that call and do not ask again within
+// the gap; and a call cut short by the end of the request's context (its
+// deadline passed while Ksher was being asked) is recorded all the same,
+// so the next request does not ask Ksher again at once.
+func TestUpstreamFailedCallsAreRecorded(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	var calls atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = s.Upstream(ctx, "find:mch1:FAIL-1", 10*time.Second, func(ctx context.Context) ([]models.OrderUpdate, bool, error) {
+				calls.Add(1)
+				time.Sleep(50 * time.Millisecond)
+				return nil, false, errors.New("502 Bad Gateway")
+			})
+		}()
+	}
+	wg.Wait()
+	if n := calls.Load(); n != 1 {
+		t.Errorf("upstream calls while the gateway fails = %d, want 1", n)
+	}
+	if at, _, err := s.LastUpstreamCall(ctx, "find:mch1:FAIL-1"); err != nil || at.IsZero() {
+		t.Errorf("the failed call is not recorded: %v, %v", at, err)
+	}
+
+	reqCtx, cancel := context.WithCancel(ctx)
+	_, err := s.Upstream(reqCtx, "order:mch1:CUT-1", 10*time.Second, func(ctx context.Context) ([]models.OrderUpdate, bool, error) {
+		cancel() // the request's deadline passes while Ksher is being asked
+		return nil, false, ctx.Err()
+	})
+	if err == nil {
+		t.Errorf("a call cut short reported no error")
+	}
+	if at, _, err := s.LastUpstreamCall(ctx, "order:mch1:CUT-1"); err != nil || at.IsZero() {
+		t.Errorf("a call cut short by the request's end is not recorded (at %v, %v): the next request asks Ksher again at once", at, err)
 	}
 }
