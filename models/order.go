@@ -533,7 +533,7 @@ func decodeCursor(c string) (int64, int64, error) {
 // UpstreamResult tells what Upstream did.
 type UpstreamResult struct {
 	Called   bool      // this caller asked Ksher
-	CalledAt time.Time // when Ksher was last asked about key
+	CalledAt time.Time // when Ksher last answered (or failed to answer) about key
 	Found    bool      // whether that call found something
 }
 
@@ -570,6 +570,10 @@ func (s *Store) Upstream(ctx context.Context, key string, minGap time.Duration,
 		res = UpstreamResult{Called: true, CalledAt: now}
 		var updates []OrderUpdate
 		updates, res.Found, callErr = call(ctx)
+		// Ksher counts the query when it receives it, at some time before
+		// its answer (or our timeout): the gap runs from now, so that the
+		// next query reaches Ksher at least minGap after this one.
+		res.CalledAt = s.now()
 		if err := tx.Exec(`INSERT INTO upstream_calls (key, called_at, found) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET called_at = EXCLUDED.called_at, found = EXCLUDED.found`, key, res.CalledAt, res.Found).Error; err != nil {
 			return err

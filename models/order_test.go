@@ -212,3 +212,43 @@ func TestUpstreamFailedCallsAreRecorded(t *testing.T) {
 		t.Errorf("a call cut short by the request's end is not recorded (at %v, %v): the next request asks Ksher again at once", at, err)
 	}
 }
+
+// The gap runs from when Ksher's answer arrived, not from when the
+// question left: Ksher counts a query when it receives it, which may be
+// any time before its answer reaches us. A slow answer (3 s) followed by a
+// question 10 s after the first one left would reach Ksher 7 s after the
+// first: too soon.
+func TestUpstreamGapCountsFromTheAnswer(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	s.SetClock(clock)
+	calls := 0
+	slow := func(ctx context.Context) ([]models.OrderUpdate, bool, error) {
+		calls++
+		advance(3 * time.Second) // Ksher takes 3 s to answer
+		return nil, true, nil
+	}
+	start := clock()
+	if _, err := s.Upstream(ctx, "order:mch1:SLOW", 10*time.Second, slow); err != nil {
+		t.Fatal(err)
+	}
+	advance(start.Add(10 * time.Second).Sub(clock())) // 10 s after the first question left, 7 s after its answer
+	res, err := s.Upstream(ctx, "order:mch1:SLOW", 10*time.Second, slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Called || calls != 1 {
+		t.Errorf("asked again 7 s after Ksher answered (called %v, %d calls)", res.Called, calls)
+	}
+	if want := start.Add(3 * time.Second); res.CalledAt.Sub(want).Abs() > time.Millisecond { // Postgres keeps microseconds
+		t.Errorf("last call at %v, want %v (when the answer came)", res.CalledAt, want)
+	}
+	advance(3 * time.Second) // 10 s after the answer
+	if res, err := s.Upstream(ctx, "order:mch1:SLOW", 10*time.Second, slow); err != nil || !res.Called {
+		t.Errorf("10 s after the answer: called = %v, err = %v", res.Called, err)
+	}
+}
