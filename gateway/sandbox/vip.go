@@ -460,9 +460,23 @@ func vipCheckChannel(errs map[string]string, ch string, allowed []string) {
 	}
 }
 
+// foreignMid refuses a mid the token may not use with 403, on every order
+// API as on create (UNCONFIRMED, README choice 10).
+func (s *Sandbox) foreignMid(q *vipReq) *reply {
+	if mid := q.str("mid"); mid != "" {
+		if _, ok := s.normMid(mid); !ok {
+			return s.flaskError(q.base, http.StatusForbidden, "Forbidden: NOT allowed mid "+mid)
+		}
+	}
+	return nil
+}
+
 func (s *Sandbox) vipQuery(q *vipReq, id string) *reply {
 	if q.ts() == "" {
 		return s.badRequest(q.base, map[string]string{"timestamp": msgMissing})
+	}
+	if rep := s.foreignMid(q); rep != nil {
+		return rep
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -498,6 +512,9 @@ func (s *Sandbox) vipRefund(q *vipReq, id string) *reply {
 	}
 	if len(errs) > 0 {
 		return s.badRequest(q.base, errs)
+	}
+	if rep := s.foreignMid(q); rep != nil {
+		return rep
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -536,6 +553,9 @@ func (s *Sandbox) vipRefund(q *vipReq, id string) *reply {
 func (s *Sandbox) vipCancel(q *vipReq, id string) *reply {
 	if q.ts() == "" {
 		return s.badRequest(q.base, map[string]string{"timestamp": msgMissing})
+	}
+	if rep := s.foreignMid(q); rep != nil {
+		return rep
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -453,3 +453,40 @@ func TestVIPSummaryOfADayWithoutSettlement(t *testing.T) {
 		t.Errorf("settlement_order %s: %d %v", ref, st, b)
 	}
 }
+
+// TestVIPForeignMidOnOrderAPIs: a mid the token may not use is refused
+// with 403 on every order API (README, UNCONFIRMED choice 10), not only on
+// create: a refund or cancel under a foreign mid changes nothing.
+func TestVIPForeignMidOnOrderAPIs(t *testing.T) {
+	e := MustEnv(t)
+	st, b := e.vipCall(http.MethodPost, "/api/v1/redirect/orders", redirectFields("fm_1", 10000))
+	if st != http.StatusOK {
+		t.Fatalf("create: %d %v", st, b)
+	}
+	e.mustPay("fm_1", "truemoney")
+	calls := []struct {
+		name, method string
+		fields       map[string]any
+	}{
+		{"query", http.MethodGet, map[string]any{}},
+		{"refund", http.MethodPut, map[string]any{"refund_order_id": "fm_rf", "refund_amount": 100}},
+		{"cancel", http.MethodDelete, map[string]any{}},
+	}
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			c.fields["mid"] = "mch99999"
+			if st, b := e.vipCall(c.method, "/api/v1/redirect/orders/fm_1", c.fields); st != http.StatusForbidden {
+				t.Errorf("%s with a foreign mid: %d %v, want 403", c.name, st, b)
+			}
+		})
+	}
+	for _, o := range e.sb.Orders() {
+		if o.MchOrderNo == "fm_1" && len(o.Refunds) != 0 {
+			t.Errorf("refunds made under a foreign mid: %d", len(o.Refunds))
+		}
+	}
+	// The configured mids, with or without the mch prefix, still work.
+	if st, b := e.vipCall(http.MethodGet, "/api/v1/redirect/orders/fm_1", map[string]any{"mid": "35618"}); st != http.StatusOK {
+		t.Errorf("query with the bare mid number: %d %v", st, b)
+	}
+}
