@@ -49,6 +49,8 @@ func (h *Handler) EventList(c *fiber.Ctx) error {
 		vm.NewestURL = eventsURL(vm, "")
 	}
 	if isPartial(c) {
+		// htmx pushes this request's URL: the header's switcher follows it.
+		vm.Mid, vm.Switcher = sc.Mid, switcher(c, sc.Access, sc)
 		return render(c, fiber.StatusOK, views.EventsTable(vm))
 	}
 	return render(c, fiber.StatusOK, views.EventsPage(h.layout(c, "events.title"), vm))

@@ -83,7 +83,8 @@ func (h *Handler) renderOrderList(c *fiber.Ctx, q url.Values, saveErr string) er
 		return err
 	}
 	if isPartial(c) {
-		vm.Partial = true
+		// htmx pushes this request's URL: the header's switcher follows it.
+		vm.Partial, vm.Switcher = true, switcher(c, sc.Access, sc)
 		return render(c, fiber.StatusOK, views.OrderResults(vm))
 	}
 	return render(c, fiber.StatusOK, views.OrderListPage(h.layout(c, "orders.title"), vm))

@@ -83,7 +83,8 @@ type OrderListVM struct {
 	SaveURL                  string
 	SaveError                string // message id
 	CSRF                     string
-	Partial                  bool // rendered alone for htmx: also refresh the form's status summary (out of band)
+	Partial                  bool        // rendered alone for htmx: also refresh the form's status summary (out of band)
+	Switcher                 []MidOption // with Partial: the header's mid switcher for the new URL (out of band)
 }
 
 // SavedViewVM is one of the person's saved list views.

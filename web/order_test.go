@@ -446,6 +446,12 @@ func TestOrderListFiltersSortsAndPages(t *testing.T) {
 	if !strings.Contains(resp.Header.Get("Vary"), "HX-Request") {
 		t.Errorf("Vary = %q, want HX-Request", resp.Header.Get("Vary"))
 	}
+	// htmx pushes the partial's URL: the header's mid switcher, out of
+	// band, now keeps this filter and page (switching mid keeps them).
+	switchTo := regexp.MustCompile(`(?s)<li id="mid-switcher"[^>]*hx-swap-oob="true".*href="(/m/mch46100/orders\?[^"]+)"[^>]*data-testid="switch-mch46100"`).FindStringSubmatch(body)
+	if switchTo == nil || !strings.Contains(switchTo[1], "sort=oldest") || !strings.Contains(switchTo[1], "after=") {
+		t.Errorf("the partial does not refresh the mid switcher for its URL: %v", switchTo)
+	}
 	prev := regexp.MustCompile(`href="([^"]+)"[^>]*data-testid="page-prev"`).FindStringSubmatch(body)
 	if prev == nil {
 		t.Fatalf("second page has no previous link")

@@ -348,6 +348,12 @@ func TestE2EOrdersListState(t *testing.T) {
 	expectRowsNot(t, a.page, page1First)
 	page2First := firstMch(t, a.page)
 	page2URL := a.page.URL()
+	// The header's mid switcher followed the pushed URLs: switching mid
+	// keeps this filter and page.
+	if href, _ := a.page.GetByTestId("switch-mch35618").GetAttribute("href"); !strings.Contains(href, "status=paid") ||
+		!strings.Contains(href, "sort=oldest") || !strings.HasPrefix(href, "/m/mch35618/orders?") {
+		t.Errorf("after filtering with htmx, the switcher opens %q, which drops the filter", href)
+	}
 	for _, s := range allText(t, a.page.Locator(`[data-testid="order-row"] [data-testid="status"]`)) {
 		if s != "paid" {
 			t.Fatalf("a %s order under status=paid", s)
