@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -39,17 +38,9 @@ var ErrBadCredentials = &Error{Code: EUNAUTHORIZED, Message: "Wrong email or pas
 // password), ErrBadCredentials, or the person.
 func (s *Store) Authenticate(ctx context.Context, email, password, ip string, p LoginPolicy) (*User, error) {
 	email = strings.TrimSpace(email)
-	since := s.now().Add(-p.Window)
-	var perAccount, perIP int64
-	db := s.db.WithContext(ctx).Model(&LoginAttempt{})
-	if err := db.Where("lower(email) = lower(?) AND NOT success AND created_at > ?", email, since).Count(&perAccount).Error; err != nil {
-		return nil, fmt.Errorf("store: count attempts: %w", err)
-	}
-	if err := s.db.WithContext(ctx).Model(&LoginAttempt{}).Where("ip = ? AND NOT success AND created_at > ?", ip, since).Count(&perIP).Error; err != nil {
-		return nil, fmt.Errorf("store: count attempts: %w", err)
-	}
-	if perAccount >= int64(p.PerAccount) || perIP >= int64(p.PerIP) {
-		return nil, Errorf(ETOOMANYREQUEST, "Too many failed sign-ins. Wait %d minutes and try again.", int(p.Window.Minutes()))
+	attempt, err := s.reserveAttempt(ctx, email, ip, p)
+	if err != nil {
+		return nil, err
 	}
 	u, err := s.FindUserByEmail(ctx, email)
 	ok := false
@@ -61,9 +52,8 @@ func (s *Store) Authenticate(ctx context.Context, email, password, ip string, p 
 	default:
 		return nil, err
 	}
-	rec := LoginAttempt{Email: email, IP: ip, Success: ok, CreatedAt: s.now()}
-	if err := s.db.WithContext(ctx).Create(&rec).Error; err != nil {
-		return nil, fmt.Errorf("store: record attempt: %w", err)
+	if err := s.settleAttempt(ctx, attempt, ok); err != nil {
+		return nil, err
 	}
 	if !ok {
 		return nil, ErrBadCredentials

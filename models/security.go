@@ -60,28 +60,44 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, userID int64, keepID st
 	return res.RowsAffected, res.Error
 }
 
-// checkThrottle refuses (ETOOMANYREQUEST) when the email or the IP has had
-// too many failures within the policy's window, like Authenticate.
-func (s *Store) checkThrottle(ctx context.Context, email, ip string, p LoginPolicy) error {
+// reserveAttempt records an attempt as failed before its password or code
+// is checked, then counts the failures within the policy's window,
+// including it: of any number of attempts arriving at once, each sees those
+// recorded before it, so no more are checked than the policy allows (a
+// count taken first and a record written after the check would let a
+// burst through). A refused attempt (ETOOMANYREQUEST) checked nothing and
+// is removed again. settleAttempt records the outcome.
+func (s *Store) reserveAttempt(ctx context.Context, email, ip string, p LoginPolicy) (int64, error) {
+	rec := LoginAttempt{Email: email, IP: ip, Success: false, CreatedAt: s.now()}
+	if err := s.db.WithContext(ctx).Create(&rec).Error; err != nil {
+		return 0, fmt.Errorf("store: record attempt: %w", err)
+	}
 	since := s.now().Add(-p.Window)
 	var perAccount, perIP int64
 	if err := s.db.WithContext(ctx).Model(&LoginAttempt{}).
 		Where("lower(email) = lower(?) AND NOT success AND created_at > ?", email, since).Count(&perAccount).Error; err != nil {
-		return fmt.Errorf("store: count attempts: %w", err)
+		return 0, fmt.Errorf("store: count attempts: %w", err)
 	}
 	if err := s.db.WithContext(ctx).Model(&LoginAttempt{}).
 		Where("ip = ? AND NOT success AND created_at > ?", ip, since).Count(&perIP).Error; err != nil {
-		return fmt.Errorf("store: count attempts: %w", err)
+		return 0, fmt.Errorf("store: count attempts: %w", err)
 	}
-	if perAccount >= int64(p.PerAccount) || perIP >= int64(p.PerIP) {
-		return Errorf(ETOOMANYREQUEST, "Too many failed attempts. Wait %d minutes and try again.", int(p.Window.Minutes()))
+	if perAccount > int64(p.PerAccount) || perIP > int64(p.PerIP) {
+		if err := s.db.WithContext(ctx).Delete(&LoginAttempt{}, rec.ID).Error; err != nil {
+			return 0, fmt.Errorf("store: drop refused attempt: %w", err)
+		}
+		return 0, Errorf(ETOOMANYREQUEST, "Too many failed attempts. Wait %d minutes and try again.", int(p.Window.Minutes()))
 	}
-	return nil
+	return rec.ID, nil
 }
 
-func (s *Store) recordAttempt(ctx context.Context, email, ip string, ok bool) error {
-	rec := LoginAttempt{Email: email, IP: ip, Success: ok, CreatedAt: s.now()}
-	if err := s.db.WithContext(ctx).Create(&rec).Error; err != nil {
+// settleAttempt records the outcome of a reserved attempt: it stays a
+// failure unless ok.
+func (s *Store) settleAttempt(ctx context.Context, id int64, ok bool) error {
+	if !ok {
+		return nil
+	}
+	if err := s.db.WithContext(ctx).Model(&LoginAttempt{}).Where("id = ?", id).Update("success", true).Error; err != nil {
 		return fmt.Errorf("store: record attempt: %w", err)
 	}
 	return nil

@@ -3,7 +3,9 @@ package models_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -260,5 +262,62 @@ func TestDisableTOTP(t *testing.T) {
 	}
 	if _, _, err := s.VerifySecondFactor(ctx, u.ID, codes[1], "10.0.0.1", policy); err == nil {
 		t.Errorf("a recovery code passed after two-factor sign-in was turned off")
+	}
+}
+
+// Guesses sent all at once are throttled like guesses sent one by one: no
+// more of them are checked than the policy allows, for passwords and for
+// second-factor codes alike (a burst must not get past "count, then check,
+// then record").
+func TestConcurrentGuessesStayWithinThrottle(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	u := mustOwner(t, s)
+	MustTOTP(t, s, u, time.Now().UTC())
+	policy := models.LoginPolicy{Window: 15 * time.Minute, PerAccount: 3, PerIP: 1000}
+	const burst = 40
+	for _, tc := range []struct {
+		name  string
+		later time.Duration // each case on a clock of its own: the other's failures are outside its window
+		guess func(i int) error
+	}{
+		{"password", time.Hour, func(i int) error {
+			_, err := s.Authenticate(ctx, u.Email, "wrong password", "10.0.0."+strconv.Itoa(i), policy)
+			return err
+		}},
+		{"second factor", 2 * time.Hour, func(i int) error {
+			_, _, err := s.VerifySecondFactor(ctx, u.ID, "000000", "10.0.1."+strconv.Itoa(i), policy)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			at := time.Now().UTC().Add(tc.later)
+			s.SetClock(func() time.Time { return at })
+			start := make(chan struct{})
+			errs := make(chan error, burst)
+			var wg sync.WaitGroup
+			for i := range burst {
+				wg.Go(func() {
+					<-start
+					errs <- tc.guess(i)
+				})
+			}
+			close(start)
+			wg.Wait()
+			close(errs)
+			checked := 0
+			for err := range errs {
+				switch {
+				case models.IsThrottled(err):
+				case models.ErrorCode(err) == models.EUNAUTHORIZED || models.ErrorCode(err) == models.EINVALID:
+					checked++
+				default:
+					t.Fatalf("unexpected error: %v", err)
+				}
+			}
+			if checked > policy.PerAccount {
+				t.Errorf("%d of %d concurrent guesses were checked, want at most %d", checked, burst, policy.PerAccount)
+			}
+		})
 	}
 }

@@ -174,7 +174,8 @@ func (s *Store) DisableTOTP(ctx context.Context, userID int64, password, code, i
 	if err != nil {
 		return err
 	}
-	if err := s.checkThrottle(ctx, u.Email, ip, p); err != nil {
+	attempt, err := s.reserveAttempt(ctx, u.Email, ip, p)
+	if err != nil {
 		return err
 	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -199,10 +200,9 @@ func (s *Store) DisableTOTP(ctx context.Context, userID int64, password, code, i
 		}
 		return tx.Where("user_id = ?", u.ID).Delete(&recoveryCode{}).Error
 	})
-	if bad := AsInvalidInput(err); bad != nil {
-		if rerr := s.recordAttempt(ctx, u.Email, ip, false); rerr != nil {
-			return rerr
-		}
+	// Only a wrong password or code counts as a failure.
+	if rerr := s.settleAttempt(ctx, attempt, AsInvalidInput(err) == nil); rerr != nil {
+		return rerr
 	}
 	if err != nil {
 		return fmt.Errorf("store: disable totp: %w", err)
@@ -219,7 +219,8 @@ func (s *Store) VerifySecondFactor(ctx context.Context, userID int64, code, ip s
 	if err != nil {
 		return nil, "", err
 	}
-	if err := s.checkThrottle(ctx, u.Email, ip, p); err != nil {
+	attempt, err := s.reserveAttempt(ctx, u.Email, ip, p)
+	if err != nil {
 		return nil, "", err
 	}
 	method, ok := "", false
@@ -228,7 +229,7 @@ func (s *Store) VerifySecondFactor(ctx context.Context, userID int64, code, ip s
 			return nil, "", fmt.Errorf("store: verify second factor: %w", err)
 		}
 	}
-	if err := s.recordAttempt(ctx, u.Email, ip, ok); err != nil {
+	if err := s.settleAttempt(ctx, attempt, ok); err != nil {
 		return nil, "", err
 	}
 	if !ok {
