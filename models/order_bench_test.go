@@ -103,6 +103,8 @@ func benchList(b *testing.B, s *models.Store) {
 		"status_and_week":     {Mids: []string{"mch2"}, Statuses: []string{"paid"}, From: &day, To: &dayEnd, Limit: 100},
 		"amount_sort":         {Mids: []string{"mch1", "mch2", "mch3"}, Sort: "amount_desc", Limit: 25},
 		"text_prefix":         {Mids: []string{"mch1", "mch2", "mch3"}, Text: "ORD-4242", Limit: 25},
+		// mch1 has promptpay and alipay orders only (g % 3 and g % 6 agree).
+		"channel_absent": {Mids: []string{"mch1"}, Channels: []string{"card"}, Limit: 25},
 	}
 	for name, f := range cases {
 		b.Run(name, func(b *testing.B) {
