@@ -20,9 +20,21 @@ func (h *Handler) PasswordUpdate(c *fiber.Ctx) error {
 	v := ViewerOf(c)
 	cur, nw, confirm := c.FormValue("current"), c.FormValue("new"), c.FormValue("confirm")
 	errs := map[string]string{}
+	// The current password is checked like a sign-in (throttled and
+	// recorded), so a session left open is no way to guess it.
+	status := fiber.StatusUnprocessableEntity
+	if _, err := h.store.Authenticate(c.UserContext(), v.User.Email, cur, c.IP(), h.cfg.Logins); err != nil {
+		switch {
+		case models.IsThrottled(err):
+			status, errs["current"] = fiber.StatusTooManyRequests, h.T(c, "login.error.throttled")
+		case models.ErrorCode(err) == models.EUNAUTHORIZED:
+			errs["current"] = h.T(c, "password.error.current")
+		default:
+			return err
+		}
+	}
 	switch {
-	case !v.User.CheckPassword(cur):
-		errs["current"] = h.T(c, "password.error.current")
+	case len(errs) > 0:
 	case len([]rune(nw)) < models.MinPasswordLength:
 		errs["new"] = h.T(c, "password.error.short")
 	case models.PasswordProblem(nw) != "":
@@ -33,7 +45,7 @@ func (h *Handler) PasswordUpdate(c *fiber.Ctx) error {
 		errs["new"] = h.T(c, "password.error.same")
 	}
 	if len(errs) > 0 {
-		return render(c, fiber.StatusUnprocessableEntity, views.PasswordPage(h.layout(c, "password.title"),
+		return render(c, status, views.PasswordPage(h.layout(c, "password.title"),
 			views.PasswordVM{Forced: v.User.MustChangePassword, Errors: errs}))
 	}
 	if err := h.store.SetPassword(c.UserContext(), v.User.ID, nw, v.Session.ID); err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -274,6 +275,39 @@ func TestLoginThrottlingPerIP(t *testing.T) {
 	}
 	if resp := c.login("fin@example.com", testPassword); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("after %d failures from one IP = %d, want 429", models.DefaultLoginPolicy.PerIP, resp.StatusCode)
+	}
+}
+
+// The current password asked by the password form is throttled like a
+// sign-in: a session left open in someone else's hands cannot be used to
+// guess it (and then change it).
+func TestPasswordChangeThrottlesTheCurrentPassword(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	c := newClient(t, e.app)
+	if resp := c.login("fin@example.com", testPassword); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login = %d", resp.StatusCode)
+	}
+	const next = "another long password"
+	change := func(current string) *http.Response {
+		c.get("/account/password")
+		resp, _ := c.post("/account/password", url.Values{"csrf": {c.csrf}, "current": {current}, "new": {next}, "confirm": {next}})
+		return resp
+	}
+	for i := 0; i < models.DefaultLoginPolicy.PerAccount; i++ {
+		if resp := change("guess " + strconv.Itoa(i)); resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("wrong current password %d = %d, want 422", i, resp.StatusCode)
+		}
+	}
+	if resp := change(testPassword); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("right current password after %d wrong ones = %d, want 429", models.DefaultLoginPolicy.PerAccount, resp.StatusCode)
+	}
+	if u, err := e.store.FindUser(context.Background(), e.user.ID); err != nil || !u.CheckPassword(testPassword) {
+		t.Errorf("the password changed while throttled (err %v)", err)
+	}
+	e.store.SetClock(func() time.Time { return time.Now().Add(16 * time.Minute) })
+	if resp := change(testPassword); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after the window = %d, want 303", resp.StatusCode)
 	}
 }
 
