@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -109,7 +110,7 @@ func New(d Deps) (*fiber.App, error) {
 		return c.Next()
 	}, filesystem.New(filesystem.Config{Root: http.FS(assets)}))
 	if d.Sandbox != nil {
-		sb := adaptor.HTTPHandler(detached(d.Sandbox))
+		sb := dropOnAbort(adaptor.HTTPHandler(detached(d.Sandbox)))
 		app.All("/sandbox", sb)
 		app.All("/sandbox/*", sb)
 	}
@@ -159,6 +160,28 @@ func detached(h http.Handler) http.Handler {
 		r2.ContentLength = int64(len(body))
 		h.ServeHTTP(w, r2)
 	})
+}
+
+// dropOnAbort gives net/http's way of dropping a connection without an
+// answer, panic(http.ErrAbortHandler) (the simulator's timeout fault), its
+// meaning behind Fiber's adaptor, where nothing recovers it and it would
+// end the process: the connection is closed and nothing is sent.
+func dropOnAbort(h fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) (err error) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			c.Context().HijackSetNoResponse(true)
+			c.Context().Hijack(func(conn net.Conn) { _ = conn.Close() })
+			err = nil
+		}()
+		return h(c)
+	}
 }
 
 // deriveKey derives an independent key for one purpose from the master secret.
