@@ -73,7 +73,7 @@ func (h *Handler) orderShowVM(c *fiber.Ctx, o *models.Order, notice *views.Order
 		vm.NextAskAt = localTimeZ(next, loc)
 	}
 	if h.may(c, o.Mid, models.ActRefreshOrder) {
-		vm.RefreshURL = orderURL(o) + "/refresh"
+		vm.RefreshURL, vm.CSRF = orderURL(o)+"/refresh", csrfToken(c)
 	}
 	events, err := h.orders().OrderEvents(ctx, o.ID)
 	if err != nil {

@@ -146,6 +146,7 @@ type OrderShowVM struct {
 	Refunds        []RefundVM
 	Raw            string // pretty-printed gateway answer, secrets redacted; "" when none
 	RefreshURL     string // "" when the person may not refresh
+	CSRF           string // the refresh form's token (the form works without JavaScript)
 	NextAskAt      string // when Ksher may be asked again; "" when it may be asked now
 	Notice         *OrderNotice
 }

@@ -303,8 +303,18 @@ func TestOrderRefreshKeepsKshersTenSeconds(t *testing.T) {
 	if calls != 1 {
 		t.Errorf("timeline has %d gateway calls, want 1", calls)
 	}
-	// A plain form is sent back to the detail page.
-	resp, _ = e.owner.post(path+"/refresh", url.Values{"csrf": {e.owner.csrf}})
+	// A plain form (no JavaScript: only the form's own fields, no htmx
+	// header) is accepted and sent back to the detail page.
+	_, body = e.owner.get(path)
+	form := regexp.MustCompile(`(?s)<form method="post" action="([^"]+)"[^>]*data-testid="refresh-form">(.*?)</form>`).FindStringSubmatch(body)
+	if form == nil {
+		t.Fatalf("no refresh form on the detail page")
+	}
+	fields := url.Values{}
+	for _, m := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`).FindAllStringSubmatch(form[2], -1) {
+		fields.Set(m[1], m[2])
+	}
+	resp, _ = e.owner.post(form[1], fields)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != path {
 		t.Errorf("plain refresh = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
