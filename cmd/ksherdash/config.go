@@ -88,6 +88,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, &ConfigError{"BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL", c.BaseURL)}
 		}
+		// Schemes are case-insensitive, and url.Parse lower-cases them: so
+		// does BASE_URL, or "HTTPS://..." would not turn on secure cookies.
+		c.BaseURL = u.Scheme + c.BaseURL[len(u.Scheme):]
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return nil, &ConfigError{"LOG_LEVEL", "must be debug, info, warn or error"}

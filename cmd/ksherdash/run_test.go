@@ -70,6 +70,18 @@ func TestLoadConfigDefaultsAndSecretFile(t *testing.T) {
 	}
 }
 
+// https in any case is https: secure cookies and HSTS follow
+// strings.HasPrefix(BASE_URL, "https://").
+func TestLoadConfigBaseURLSchemeIsLowerCase(t *testing.T) {
+	c, err := loadConfig(func(k string) string { return map[string]string{"BASE_URL": "HTTPS://Pay.Example.com/"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL != "https://Pay.Example.com" {
+		t.Errorf("BASE_URL = %q, want https://Pay.Example.com", c.BaseURL)
+	}
+}
+
 // runMain runs this test binary as the real program (see TestMain) and
 // returns its exit code, stdout and stderr.
 func runMain(t *testing.T, args string, env ...string) (int, string, string) {
