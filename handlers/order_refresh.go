@@ -1,8 +1,13 @@
 package handlers
 
 import (
+	"net/url"
+	"regexp"
+	"strconv"
+
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/views"
 )
 
@@ -18,7 +23,8 @@ func (h *Handler) OrderRefresh(c *fiber.Ctx) error {
 	}
 	o, up := h.refreshOrder(c.UserContext(), o, true)
 	if c.Get("HX-Request") != "true" {
-		return redirectAfterPost(c, orderURL(o))
+		// The detail page words the outcome (refreshedNotice).
+		return redirectAfterPost(c, orderURL(o)+"?"+refreshOutcome(up).Encode())
 	}
 	loc := h.zoneFor(c.UserContext(), o.AccountID)
 	var notice *views.OrderNotice
@@ -38,4 +44,47 @@ func (h *Handler) OrderRefresh(c *fiber.Ctx) error {
 		return err
 	}
 	return render(c, fiber.StatusOK, views.OrderPanel(vm))
+}
+
+// refreshOutcome is what a refresh did, for the detail page a plain form
+// is sent back to: ?refreshed=failed|too_soon|unknown|asked (with the
+// error's code, or the call's latency).
+func refreshOutcome(up UpstreamNote) url.Values {
+	switch {
+	case up.Err != nil:
+		return url.Values{"refreshed": {"failed"}, "code": {gatewayErrorCode(up.Err)}}
+	case !up.Called:
+		return url.Values{"refreshed": {"too_soon"}}
+	case !up.Found:
+		return url.Values{"refreshed": {"unknown"}}
+	}
+	return url.Values{"refreshed": {"asked"}, "ms": {strconv.FormatInt(up.Latency.Milliseconds(), 10)}}
+}
+
+// refreshCodeRe bounds the error code a ?refreshed=failed link may show.
+var refreshCodeRe = regexp.MustCompile(`^[A-Za-z0-9_. -]{1,80}$`)
+
+// refreshedNotice words the ?refreshed= outcome of a plain-form refresh
+// (refreshOutcome) on the detail page; nil when there is none.
+func (h *Handler) refreshedNotice(c *fiber.Ctx, o *models.Order, vm views.OrderShowVM) *views.OrderNotice {
+	switch c.Query("refreshed") {
+	case "failed":
+		code := c.Query("code")
+		if !refreshCodeRe.MatchString(code) {
+			code = "error"
+		}
+		return &views.OrderNotice{Kind: "error", ID: "orders.notice.failed", Data: map[string]any{"Code": code}}
+	case "too_soon":
+		if vm.NextAskAt == "" {
+			return nil // it may be asked again now
+		}
+		return &views.OrderNotice{Kind: "info", ID: "orders.notice.too_soon", Data: map[string]any{"Time": vm.NextAskAt}}
+	case "unknown":
+		return &views.OrderNotice{Kind: "error", ID: "orders.notice.unknown"}
+	case "asked":
+		ms, _ := strconv.Atoi(c.Query("ms"))
+		return &views.OrderNotice{Kind: "info", ID: "orders.notice.asked", Data: map[string]any{
+			"Status": h.T(c, "orders.status."+o.Status), "Latency": max(ms, 0)}}
+	}
+	return nil
 }

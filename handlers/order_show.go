@@ -32,6 +32,9 @@ func (h *Handler) OrderShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if vm.Notice == nil {
+		vm.Notice = h.refreshedNotice(c, o, vm) // back from a plain-form refresh
+	}
 	return render(c, fiber.StatusOK, views.OrderShowPage(h.layout(c, "orders.detail.page_title"), vm))
 }
 

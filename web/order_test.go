@@ -315,8 +315,12 @@ func TestOrderRefreshKeepsKshersTenSeconds(t *testing.T) {
 		fields.Set(m[1], m[2])
 	}
 	resp, _ = e.owner.post(form[1], fields)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != path {
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != path+"?refreshed=too_soon" {
 		t.Errorf("plain refresh = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// The detail page it lands on says what the refresh did.
+	if _, body := e.owner.get(resp.Header.Get("Location")); !strings.Contains(body, "Not asked: Ksher allows one query per order every 10 seconds") {
+		t.Errorf("after a plain refresh, the detail page does not say it was too soon")
 	}
 }
 
@@ -564,5 +568,24 @@ func TestOrderViewWhenKsherCannotAnswer(t *testing.T) {
 				t.Errorf("the failed call is not on the timeline")
 			}
 		})
+	}
+	// A refresh button pressed without JavaScript (a plain form, sent back
+	// to the detail page) says just as clearly that Ksher could not be asked.
+	o, _, err := e.store.UpsertOrder(ctx, models.OrderUpdate{AccountID: demo.AccountID, Mid: "mch35000", Kind: "redirect",
+		MchOrderNo: "PAID-UNREACHABLE", Amount: 500, Status: models.StatusPaid, Source: "link"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/m/mch35000/orders/%d", o.ID)
+	resp, _ := e.owner.post(path+"/refresh", url.Values{"csrf": {e.owner.csrf}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), path+"?") {
+		t.Fatalf("plain refresh = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, body := e.owner.get(resp.Header.Get("Location")); !strings.Contains(body, "Could not ask Ksher (transport). The cached state is shown.") {
+		t.Errorf("after a failed plain refresh the detail page does not say so")
+	}
+	// A forged outcome shows no text of its own.
+	if _, body := e.owner.get(path + "?refreshed=failed&code=" + url.QueryEscape("<b>call us</b>")); strings.Contains(body, "call us") {
+		t.Errorf("the detail page shows a code from its URL verbatim")
 	}
 }
