@@ -240,11 +240,22 @@ func (s *Store) syncRowTx(tx *gorm.DB, r SyncRow) (bool, error) {
 			return false, nil // an earlier line of the day refunded the rest
 		}
 	}
+	if found && r.RefundAmount == 0 && u.Status == StatusPaid && paidBefore(cur.Status) {
+		// The report lists transactions: this is the payment of an order
+		// refunded or reversed since (its REFUND line comes later), not a
+		// disagreement. Its other facts still count.
+		u.Status, u.RawStatus = "", ""
+	}
 	if found && u.Status != "" && u.Status != cur.Status && !acceptStatus(cur.Status, u.Status) {
 		return false, s.recordDriftTx(tx, &cur, u.Status, DriftSync)
 	}
 	_, changed, err := s.upsertOrderTx(tx, u)
 	return changed, err
+}
+
+// paidBefore reports whether an order in this state was paid first.
+func paidBefore(status string) bool {
+	return status == StatusRefunded || status == StatusPartiallyRefunded || status == StatusReversed
 }
 
 // FailSyncJob marks job j failed with a reason, if it is still this

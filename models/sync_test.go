@@ -392,3 +392,48 @@ func TestSyncScheduleQueuesVIPMidsOnly(t *testing.T) {
 		t.Errorf("jobs after a second schedule = %d, want 4", len(js))
 	}
 }
+
+// A day's report lists transactions, not states: an order paid and then
+// refunded has a PAY line and a REFUND line. Pulling the day again (the
+// scheduler re-pulls today every interval) must not take the PAY line of an
+// order the cache knows as refunded for a disagreement with Ksher.
+func TestSyncRepullOfARefundedOrderIsNoDrift(t *testing.T) {
+	ctx := context.Background()
+	e := newSyncEnv(t, "mch35618")
+	ids := e.paidOrders(t, "mch35618", 2)
+	full, part := ids[0], ids[1]
+	for i, r := range []struct {
+		id     string
+		amount int64
+	}{{full, 1000}, {part, 300}} {
+		id := r.id
+		if _, err := e.client.Refunds.Create(ctx, &gateway.RefundCreateParams{Mid: "mch35618", MerchantOrderID: &id,
+			RefundID: fmt.Sprintf("RF-SYNC-%d", i), Amount: r.amount}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := e.worker()
+	for run := 1; run <= 2; run++ {
+		if _, err := e.store.EnqueueSync(ctx, models.SyncEnqueue{AccountID: e.account.ID, Mid: "mch35618", Day: e.day, Force: true}); err != nil {
+			t.Fatal(err)
+		}
+		if ran, err := w.RunOnce(ctx); !ran || err != nil {
+			t.Fatalf("run %d = %v, %v", run, ran, err)
+		}
+		e.clock.Advance(time.Minute)
+	}
+	cached := e.cached(t, "mch35618")
+	if o := cached[full]; o.Status != models.StatusRefunded {
+		t.Errorf("%s = %s; want refunded", full, o.Status)
+	}
+	if o := cached[part]; o.Status != models.StatusPartiallyRefunded {
+		t.Errorf("%s = %s; want partially refunded", part, o.Status)
+	}
+	r, err := e.store.DriftReport(ctx, models.DriftFilter{Mids: []string{"mch35618"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range r.Disagreements {
+		t.Errorf("drift recorded for %s: cached %s, Ksher %s (%s, accepted %v)", d.Order.MchOrderNo, d.CachedStatus, d.ReportedStatus, d.Source, d.Accepted)
+	}
+}
