@@ -79,6 +79,15 @@ func (h *Handler) LogoutCreate(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	c.ClearCookie(h.cfg.SessionCookie)
+	h.clearSessionCookie(c)
 	return redirectAfterPost(c, "/login")
+}
+
+// clearSessionCookie tells the browser to drop the session cookie. The
+// deletion must carry the cookie's own Path and Secure (fiber's ClearCookie
+// sends neither): a browser ignores a __Host- cookie without them, and
+// without Path=/ deletes only a cookie of the request's directory.
+func (h *Handler) clearSessionCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{Name: h.cfg.SessionCookie, Value: "", Path: "/", HTTPOnly: true,
+		Secure: h.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(1, 0)})
 }

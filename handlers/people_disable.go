@@ -39,7 +39,7 @@ func (h *Handler) setDisabled(c *fiber.Ctx, disabled bool) error {
 	}
 	h.log.Info("Person enabled or disabled.", "request_id", RequestID(c), "user_id", id, "disabled", disabled, "by", v.User.ID)
 	if disabled && id == v.User.ID {
-		c.ClearCookie(h.cfg.SessionCookie)
+		h.clearSessionCookie(c)
 		return redirectAfterPost(c, "/login")
 	}
 	return redirectAfterPost(c, personPath(id)+"?done="+done)

@@ -21,7 +21,7 @@ func (h *Handler) SecuritySessionRevoke(c *fiber.Ctx) error {
 	}
 	h.log.Info("Session revoked.", "request_id", RequestID(c), "user_id", v.User.ID, "current", current)
 	if current {
-		c.ClearCookie(h.cfg.SessionCookie)
+		h.clearSessionCookie(c)
 		return redirectAfterPost(c, "/login")
 	}
 	return redirectAfterPost(c, "/account/security?done=session_revoked")

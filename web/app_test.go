@@ -311,6 +311,68 @@ func TestPasswordChangeThrottlesTheCurrentPassword(t *testing.T) {
 	}
 }
 
+// Signing out removes the session cookie from the browser: the deletion
+// carries the cookie's Path=/ and, behind https, Secure (a browser ignores
+// the deletion of a __Host- cookie without them, and applies one without
+// Path=/ to the request's directory only).
+func TestSignOutDeletesTheSessionCookie(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	loc, _ := time.LoadLocation("Asia/Bangkok")
+	app, err := New(Deps{Log: slog.New(slog.DiscardHandler), Store: e.store, Config: Config{
+		SecretKey: []byte(strings.Repeat("x", 32)), HTTPS: true, Location: loc,
+		Sessions: models.SessionPolicy{Idle: 30 * time.Minute, Absolute: 12 * time.Hour},
+		Logins:   models.DefaultLoginPolicy,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "__Host-ksd_session"
+	deletion := func(resp *http.Response) *http.Cookie {
+		for _, ck := range resp.Cookies() {
+			if ck.Name == name {
+				return ck
+			}
+		}
+		return nil
+	}
+	check := func(what string, resp *http.Response) {
+		t.Helper()
+		ck := deletion(resp)
+		switch {
+		case ck == nil:
+			t.Errorf("%s: no Set-Cookie for %s", what, name)
+		case ck.Value != "" || ck.Expires.After(time.Now()):
+			t.Errorf("%s: %s is not deleted: %q expires %v", what, name, ck.Value, ck.Expires)
+		case ck.Path != "/" || !ck.Secure:
+			t.Errorf("%s: deletion has Path=%q Secure=%v, want Path=/ and Secure", what, ck.Path, ck.Secure)
+		}
+	}
+	c := newClient(t, app)
+	if resp := c.login("fin@example.com", testPassword); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login = %d", resp.StatusCode)
+	}
+	token := c.cookies[name]
+	c.get("/account/security")
+	resp, _ := c.post("/logout", url.Values{"csrf": {c.csrf}})
+	check("logout", resp)
+
+	// A browser still sending a cookie of an ended session is told to drop it.
+	c.cookies[name] = token
+	resp, _ = c.get("/m/mch35000")
+	check("ended session", resp)
+
+	// Revoking the current session on the security page signs out too.
+	c.login("fin@example.com", testPassword)
+	_, body := c.get("/account/security")
+	m := regexp.MustCompile(`name="session" value="([0-9a-f]{16})"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no session on the security page")
+	}
+	resp, _ = c.post("/account/security/sessions/revoke", url.Values{"csrf": {c.csrf}, "session": {m[1]}})
+	check("revoke current session", resp)
+}
+
 func TestSessionSurvivesAnotherReplicaAndTimesOut(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t)

@@ -112,7 +112,10 @@ func (m *middleware) loadViewer(c *fiber.Ctx) error {
 	case err == nil:
 		c.Locals(handlers.LocalViewer, &handlers.Viewer{User: u, Session: sess})
 	case models.ErrorCode(err) == models.EUNAUTHORIZED:
-		c.ClearCookie(m.sessionCookie)
+		// With the cookie's own Path and Secure, or the browser keeps it
+		// (see handlers' clearSessionCookie).
+		c.Cookie(&fiber.Cookie{Name: m.sessionCookie, Value: "", Path: "/", HTTPOnly: true, Secure: m.https,
+			SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(1, 0)})
 	default:
 		return err
 	}
