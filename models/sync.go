@@ -249,8 +249,23 @@ func (s *Store) syncRowTx(tx *gorm.DB, r SyncRow) (bool, error) {
 	if found && u.Status != "" && u.Status != cur.Status && !acceptStatus(cur.Status, u.Status) {
 		return false, s.recordDriftTx(tx, &cur, u.Status, DriftSync)
 	}
-	_, changed, err := s.upsertOrderTx(tx, u)
-	return changed, err
+	o, changed, err := s.upsertOrderTx(tx, u)
+	if err != nil || r.RefundAmount == 0 {
+		return changed, err
+	}
+	// The line says at least this much was refunded (all of it for a full
+	// refund). It names no refund number, so it cannot be added to other
+	// lines (a re-pull would count it twice): it only raises the total.
+	refunded := min(r.RefundAmount, o.Amount)
+	switch o.Status {
+	case StatusRefunded:
+		refunded = o.Amount
+	case StatusPartiallyRefunded:
+	default:
+		return changed, nil
+	}
+	res := tx.Model(&Order{}).Where("id = ? AND refunded < ?", o.ID, refunded).Update("refunded", refunded)
+	return changed || res.RowsAffected > 0, res.Error
 }
 
 // paidBefore reports whether an order in this state was paid first.

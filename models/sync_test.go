@@ -437,3 +437,39 @@ func TestSyncRepullOfARefundedOrderIsNoDrift(t *testing.T) {
 		t.Errorf("drift recorded for %s: cached %s, Ksher %s (%s, accepted %v)", d.Order.MchOrderNo, d.CachedStatus, d.ReportedStatus, d.Source, d.Accepted)
 	}
 }
+
+// A REFUND line says how much was refunded: the cached order's refunded
+// total follows (a full refund: all of it), so its page does not offer the
+// whole amount again, and pulling the day again does not count it twice.
+func TestSyncRefundLinesSetTheRefundedTotal(t *testing.T) {
+	ctx := context.Background()
+	e := newSyncEnv(t, "mch35618")
+	ids := e.paidOrders(t, "mch35618", 2) // 1000 and 1001 satang
+	for i, r := range []struct {
+		id     string
+		amount int64
+	}{{ids[0], 1000}, {ids[1], 300}} {
+		id := r.id
+		if _, err := e.client.Refunds.Create(ctx, &gateway.RefundCreateParams{Mid: "mch35618", MerchantOrderID: &id,
+			RefundID: fmt.Sprintf("RF-TOTAL-%d", i), Amount: r.amount}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := e.worker()
+	for run := 1; run <= 2; run++ {
+		if _, err := e.store.EnqueueSync(ctx, models.SyncEnqueue{AccountID: e.account.ID, Mid: "mch35618", Day: e.day, Force: true}); err != nil {
+			t.Fatal(err)
+		}
+		if ran, err := w.RunOnce(ctx); !ran || err != nil {
+			t.Fatalf("run %d = %v, %v", run, ran, err)
+		}
+		e.clock.Advance(time.Minute)
+		cached := e.cached(t, "mch35618")
+		if o := cached[ids[0]]; o.Status != models.StatusRefunded || o.Refunded != 1000 || o.Refundable() != 0 {
+			t.Errorf("run %d: %s = %s, refunded %d, refundable %d; want refunded 1000 of 1000", run, ids[0], o.Status, o.Refunded, o.Refundable())
+		}
+		if o := cached[ids[1]]; o.Status != models.StatusPartiallyRefunded || o.Refunded != 300 || o.Refundable() != 701 {
+			t.Errorf("run %d: %s = %s, refunded %d, refundable %d; want 300 refunded, 701 refundable", run, ids[1], o.Status, o.Refunded, o.Refundable())
+		}
+	}
+}
