@@ -55,6 +55,12 @@ func TestMidOverviewFiguresAndNavigation(t *testing.T) {
 		t.Errorf("paid figure = %q: the order older than seven days must not count", stat)
 	}
 
+	// On every mid at once, the latest orders say whose they are.
+	_, body = MustOwner(t, e).get("/m/all")
+	if !strings.Contains(body, `<td class="mono" data-testid="recent-mid">mch35000</td>`) {
+		t.Errorf("the overview of all mids does not name each recent order's mid")
+	}
+
 	v := newClient(t, e.app)
 	v.login(viewer, testPassword)
 	_, body = v.get("/m/mch35000")
