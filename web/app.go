@@ -112,6 +112,7 @@ func New(d Deps) (*fiber.App, error) {
 	if d.Sandbox != nil {
 		sb := dropOnAbort(adaptor.HTTPHandler(detached(d.Sandbox)))
 		app.All("/sandbox", sb)
+		app.All("/sandbox/_sandbox*", m.sandboxControl, sb)
 		app.All("/sandbox/*", sb)
 	}
 	app.Use(m.timeoutContext, m.loadViewer, m.csrf, h.Localize)
@@ -130,6 +131,22 @@ func RouteTable(app *fiber.App) []Rule {
 	rules, _ := routeTables.Load(app)
 	r, _ := rules.([]Rule)
 	return r
+}
+
+// sandboxControl guards the simulator's control endpoints (/_sandbox/...:
+// fault injection, webhook target, paying orders) when it is mounted in the
+// dashboard: they are for the tests and the developer on this machine, so
+// only loopback clients reach them, and a browser only from this site (a
+// cross-site form could otherwise repoint the webhook: SSRF). Ksher's own
+// API paths stay open, like Ksher's.
+func (m *middleware) sandboxControl(c *fiber.Ctx) error {
+	if ip := net.ParseIP(c.IP()); ip == nil || !ip.IsLoopback() {
+		return fiber.ErrNotFound
+	}
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead && !m.sameOrigin(c) {
+		return fiber.ErrForbidden
+	}
+	return c.Next()
 }
 
 // detached gives h a request that owns its memory. Fiber's adaptor builds

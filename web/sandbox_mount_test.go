@@ -1,75 +1,76 @@
 package web
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ksherdash/ksherdash/gateway/sandbox"
-	"github.com/ksherdash/ksherdash/migrations"
 	"github.com/ksherdash/ksherdash/models"
-	"github.com/ksherdash/ksherdash/models/pgtest"
 )
 
-// The simulator's timeout fault drops the connection without an answer,
-// the net/http way (panic(http.ErrAbortHandler)). Mounted in the app at
-// /sandbox, behind Fiber's adaptor, that panic must not take the whole
-// dashboard down: the call gets no answer and the app keeps serving.
-func TestMountedSandboxTimeoutFaultKeepsTheAppUp(t *testing.T) {
-	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
-	store, err := models.Open(ctx, pgtest.NewDatabase(t), log)
+// The mounted simulator serves Ksher's API paths to anyone, but its control
+// endpoints only to loopback clients (app.Test's client is 0.0.0.0, like a
+// remote one), and never to a cross-site form.
+func TestSandboxControlOnlyFromThisMachine(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	var reached atomic.Int32
+	sb := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1); w.WriteHeader(http.StatusOK) })
+	loc, _ := time.LoadLocation("Asia/Bangkok")
+	app, err := New(Deps{Log: slog.New(slog.DiscardHandler), Store: e.store, Sandbox: sb, Config: Config{
+		SecretKey: []byte(strings.Repeat("x", 32)), Sandbox: true, Location: loc,
+		Sessions: models.SessionPolicy{Idle: time.Hour, Absolute: time.Hour}, Logins: models.DefaultLoginPolicy}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
-	if _, err := store.Migrate(ctx, migrations.FS); err != nil {
-		t.Fatal(err)
-	}
-	key, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// app.Test's client address is 0.0.0.0: not loopback, like a remote
+	// client. Loopback cases go through a real listener on 127.0.0.1.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + ln.Addr().String()
-	sb, err := sandbox.New(sandbox.Config{AppIDs: map[string]*rsa.PublicKey{"mch1": &key.PublicKey}, KsherKey: key,
-		PublicURL: base + "/sandbox", Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	if _, err := sb.AddFault(sandbox.Fault{Op: "order_query", Kind: sandbox.FaultTimeout, LatencyMS: 50}); err != nil {
-		t.Fatal(err)
-	}
-	loc, _ := time.LoadLocation("Asia/Bangkok")
-	app, err := New(Deps{Log: log, Store: store, Sandbox: sb, Config: Config{
-		SecretKey: []byte(strings.Repeat("x", 32)), Sandbox: true, Location: loc,
-		Sessions: models.SessionPolicy{Idle: 30 * time.Minute, Absolute: 12 * time.Hour}, Logins: models.DefaultLoginPolicy,
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Listener(ln) }()
-	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
-	hc := &http.Client{Timeout: 5 * time.Second}
-
-	resp, err := hc.Post(base+"/sandbox/KsherPay/order_query", "application/x-www-form-urlencoded", strings.NewReader("appid=mch1&mch_order_no=X"))
-	if err == nil {
+	go app.Listener(ln)
+	t.Cleanup(func() { app.Shutdown() })
+	for _, tc := range []struct {
+		method, path string
+		local        bool
+		origin       string
+		want         int
+	}{
+		{http.MethodGet, "/sandbox/ksher_pubkey.pem", false, "", http.StatusOK},
+		{http.MethodPost, "/sandbox/KsherPay/order_query", false, "", http.StatusOK},
+		{http.MethodGet, "/sandbox/_sandbox/calls", false, "", http.StatusNotFound},
+		{http.MethodPost, "/sandbox/_sandbox/config", false, "", http.StatusNotFound},
+		{http.MethodGet, "/sandbox/_sandbox/calls", true, "", http.StatusOK},
+		{http.MethodPost, "/sandbox/_sandbox/config", true, "https://evil.example", http.StatusForbidden},
+		{http.MethodPost, "/sandbox/_sandbox/pay", true, "", http.StatusOK},
+	} {
+		before := reached.Load()
+		var resp *http.Response
+		if tc.local {
+			req, _ := http.NewRequest(tc.method, "http://"+ln.Addr().String()+tc.path, nil)
+			if tc.origin != "" {
+				req.Header.Set("Origin", tc.origin)
+			}
+			resp, err = http.DefaultClient.Do(req)
+		} else {
+			req := httptest.NewRequest(tc.method, tc.path, nil)
+			resp, err = app.Test(req, -1)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 		resp.Body.Close()
-		t.Errorf("a timed-out call got an answer: %d", resp.StatusCode)
-	}
-	if resp, err := hc.Get(base + "/login"); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("after a sandbox timeout fault the app does not answer: %v", err)
-	} else {
-		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s (local %v) = %d, want %d", tc.method, tc.path, tc.local, resp.StatusCode, tc.want)
+		}
+		if tc.want != http.StatusOK && reached.Load() != before {
+			t.Errorf("%s %s (local %v) reached the simulator", tc.method, tc.path, tc.local)
+		}
 	}
 }
