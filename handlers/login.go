@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"net/mail"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -33,8 +35,14 @@ func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 		}
 		h.log.Info("Sign-in refused.", "request_id", RequestID(c), "ip", c.IP(), "throttled", status == fiber.StatusTooManyRequests)
 		who := actor(c)
-		who.Email = email
-		if err := h.store.Audit(c.UserContext(), who, models.AuditLoginFailed, email, "",
+		// What was typed as the email is recorded only when it looks like
+		// one: people sometimes type their password into the wrong field.
+		if a, err := mail.ParseAddress(email); err == nil && a.Address == strings.TrimSpace(email) {
+			who.Email = a.Address
+		} else {
+			who.Email = "(not an email address)"
+		}
+		if err := h.store.Audit(c.UserContext(), who, models.AuditLoginFailed, who.Email, "",
 			map[string]any{"throttled": status == fiber.StatusTooManyRequests}); err != nil {
 			return err
 		}

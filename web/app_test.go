@@ -474,3 +474,24 @@ func TestPasswordsNeverLogged(t *testing.T) {
 		}
 	}
 }
+
+// A password typed into the email field does not end up in the audit log,
+// and signed-in pages are not cached.
+func TestFailedLoginAuditAndNoStore(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	c := newClient(t, e.app)
+	c.login("my secret pw 123", "whatever")
+	entries, err := e.store.AuditLog(context.Background(), models.AuditFilter{Action: models.AuditLoginFailed})
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("entries = %d, %v", len(entries), err)
+	}
+	if strings.Contains(entries[0].ActorEmail+entries[0].Target, "secret") {
+		t.Errorf("audit keeps what was typed as the email: %q", entries[0].ActorEmail)
+	}
+	c.login("fin@example.com", testPassword)
+	resp, _ := c.get("/m/mch35000")
+	if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control = %q, want no-store", got)
+	}
+}

@@ -111,6 +111,9 @@ func (m *middleware) loadViewer(c *fiber.Ctx) error {
 	switch {
 	case err == nil:
 		c.Locals(handlers.LocalViewer, &handlers.Viewer{User: u, Session: sess})
+		// Signed-in pages hold a merchant's payments: no shared or disk cache
+		// keeps them.
+		c.Set(fiber.HeaderCacheControl, "no-store")
 	case models.ErrorCode(err) == models.EUNAUTHORIZED:
 		// With the cookie's own Path and Secure, or the browser keeps it
 		// (see handlers' clearSessionCookie).
