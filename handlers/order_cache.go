@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"time"
 
@@ -196,7 +197,7 @@ func vipLookup(ctx context.Context, c *gateway.Client, accountID int64, mid stri
 	_ = json.Unmarshal(o.Raw, &raw)
 	if o.Kind == "Refund" {
 		if raw.Reference == "" || raw.Reference == id {
-			return nil, &gateway.Error{Kind: gateway.KindAPI, Code: "REFUND_WITHOUT_ORDER"}
+			return nil, &gateway.Error{Kind: gateway.KindAPI, Code: codeRefundWithoutOrder}
 		}
 		u, err := vipLookup(ctx, c, accountID, mid, fam, raw.Reference)
 		if err != nil {
@@ -222,11 +223,24 @@ func absMinor(n int64) int64 {
 
 // orderNotKnown reports whether a gateway error means "Ksher does not know the
 // order under this question" (so the next question may be asked), as
-// opposed to a failure to get an answer at all.
+// opposed to a failure to get an answer at all. Ksher says so with v3's
+// KSHER_INVALID_ORDER_NO and the vip gateway's 404; its other refusals
+// (a signature or token it rejects, SYSTEMERROR, a failed call) are no
+// answer about the order. Questions this API cannot ask, or that are
+// refused before sending, are skipped too.
 func orderNotKnown(err error) bool {
-	return gateway.IsKind(err, gateway.KindAPI) || gateway.IsKind(err, gateway.KindInvalidRequest) ||
-		gateway.IsKind(err, gateway.KindUnsupported)
+	if gateway.IsKind(err, gateway.KindInvalidRequest) || gateway.IsKind(err, gateway.KindUnsupported) {
+		return true
+	}
+	var ge *gateway.Error
+	if !errors.As(err, &ge) || ge.Kind != gateway.KindAPI {
+		return false
+	}
+	return ge.Code == gateway.CodeInvalidOrderNo || ge.HTTPStatus == http.StatusNotFound || ge.Code == codeRefundWithoutOrder
 }
+
+// codeRefundWithoutOrder: a vip refund record that names no order.
+const codeRefundWithoutOrder = "REFUND_WITHOUT_ORDER"
 
 // gatewayErrorCode is a short, secret-free name for a failed call.
 func gatewayErrorCode(err error) string {

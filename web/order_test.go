@@ -545,6 +545,13 @@ func TestOrderViewWhenKsherCannotAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An account whose vip token Ksher refuses (HTTP 401): Ksher did not
+	// say it does not know the order, it refused to answer.
+	refused, err := e.store.SaveAccount(ctx, 0, models.AccountInput{Name: "VIP wrong token", APIKind: models.APIVIP, BaseURL: e.url,
+		Sandbox: true, Mids: []models.Mid{{Mid: "mch46201"}}, Credentials: &models.Credentials{Token: "not-the-token-0123456789"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, mid  string
 		account    int64
@@ -552,6 +559,7 @@ func TestOrderViewWhenKsherCannotAnswer(t *testing.T) {
 	}{
 		{"unknown to Ksher", "mch46100", e.v3.ID, "Ksher does not know this order."},
 		{"gateway unreachable", "mch35000", demo.AccountID, "Ksher could not be asked (transport)"},
+		{"credentials refused", "mch46201", refused.ID, "Ksher could not be asked (api"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -569,6 +577,11 @@ func TestOrderViewWhenKsherCannotAnswer(t *testing.T) {
 			}
 		})
 	}
+	// A search on that mid says Ksher refused, not that the number is unknown.
+	_, body := e.owner.get("/m/mch46201/search?q=ANY-ORDER-1")
+	if m := regexp.MustCompile(`(?s)<li data-testid="tried-live" data-mid="mch46201".*?</li>`).FindString(body); !strings.Contains(m, `data-testid="tried-error"`) {
+		t.Errorf("a search Ksher refused to answer is reported as %q", m)
+	}
 	// A refresh button pressed without JavaScript (a plain form, sent back
 	// to the detail page) says just as clearly that Ksher could not be asked.
 	o, _, err := e.store.UpsertOrder(ctx, models.OrderUpdate{AccountID: demo.AccountID, Mid: "mch35000", Kind: "redirect",
@@ -581,11 +594,11 @@ func TestOrderViewWhenKsherCannotAnswer(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), path+"?") {
 		t.Fatalf("plain refresh = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if _, body := e.owner.get(resp.Header.Get("Location")); !strings.Contains(body, "Could not ask Ksher (transport). The cached state is shown.") {
+	if _, body = e.owner.get(resp.Header.Get("Location")); !strings.Contains(body, "Could not ask Ksher (transport). The cached state is shown.") {
 		t.Errorf("after a failed plain refresh the detail page does not say so")
 	}
 	// A forged outcome shows no text of its own.
-	if _, body := e.owner.get(path + "?refreshed=failed&code=" + url.QueryEscape("<b>call us</b>")); strings.Contains(body, "call us") {
+	if _, body = e.owner.get(path + "?refreshed=failed&code=" + url.QueryEscape("<b>call us</b>")); strings.Contains(body, "call us") {
 		t.Errorf("the detail page shows a code from its URL verbatim")
 	}
 }
