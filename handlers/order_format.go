@@ -60,7 +60,16 @@ func localTime(t time.Time, loc *time.Location) string {
 // (Asia/Bangkok, +07)".
 func localTimeZ(t time.Time, loc *time.Location) string {
 	lt := t.In(loc)
-	return lt.Format("2006-01-02 15:04:05") + " (" + loc.String() + ", " + lt.Format("-07") + ")"
+	return lt.Format("2006-01-02 15:04:05") + " (" + loc.String() + ", " + utcOffset(lt) + ")"
+}
+
+// utcOffset is t's offset from UTC: "+07", or with its minutes where the
+// zone has them ("+06:30" in Asia/Yangon, "+05:45" in Asia/Kathmandu).
+func utcOffset(t time.Time) string {
+	if _, off := t.Zone(); off%3600 != 0 {
+		return t.Format("-07:00")
+	}
+	return t.Format("-07")
 }
 
 func localTimePtr(t *time.Time, loc *time.Location) string {

@@ -155,7 +155,7 @@ func csrfToken(c *fiber.Ctx) string {
 // "2026-11-22 10:04 (Asia/Bangkok, +07)".
 func (h *Handler) formatTime(t time.Time) string {
 	lt := t.In(h.cfg.Location)
-	return lt.Format("2006-01-02 15:04") + " (" + h.cfg.Location.String() + ", " + lt.Format("-07") + ")"
+	return lt.Format("2006-01-02 15:04") + " (" + h.cfg.Location.String() + ", " + utcOffset(lt) + ")"
 }
 
 // safeNext returns next when it is a local path (no scheme, no host, no
