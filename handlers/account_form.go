@@ -352,5 +352,5 @@ func (h *Handler) formatTimeIn(t time.Time, zone string) string {
 		return h.formatTime(t)
 	}
 	lt := t.In(loc)
-	return lt.Format("2006-01-02 15:04") + " (" + loc.String() + ", " + lt.Format("-07") + ")"
+	return lt.Format("2006-01-02 15:04") + " (" + loc.String() + ", " + utcOffset(lt) + ")"
 }

@@ -136,7 +136,7 @@ func (h *Handler) auditRow(c *fiber.Ctx, e models.AuditEntry) views.AuditRowVM {
 		short = string([]rune(details)[:48]) + "…"
 	}
 	lt := e.CreatedAt.In(h.cfg.Location)
-	return views.AuditRowVM{ID: e.ID, Time: lt.Format(time.DateTime), Zone: h.cfg.Location.String() + ", " + lt.Format("-07"), Actor: e.ActorEmail, Action: e.Action,
+	return views.AuditRowVM{ID: e.ID, Time: lt.Format(time.DateTime), Zone: h.cfg.Location.String() + ", " + utcOffset(lt), Actor: e.ActorEmail, Action: e.Action,
 		ActionLabel: label, Target: e.Target, Mid: e.Mid, IP: e.IP,
 		UserAgent: shortUserAgent(e.UserAgent), UserAgentFull: e.UserAgent, Details: details, DetailsShort: short}
 }
