@@ -4,8 +4,10 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -110,20 +112,27 @@ func flipHex(s string, i int) string {
 // changeOneByte returns a copy of fields with one byte of the first
 // non-empty string value changed.
 func changeOneByte(fields map[string]any) map[string]any {
-	out := make(map[string]any, len(fields))
-	done := false
-	for k, v := range fields {
-		if s, ok := v.(string); ok && s != "" && !done {
+	// Change the first signed string field in key order, so the tampering is
+	// the same on every run: map order is random, and "signature" and
+	// "log_entry_url" are not part of what is signed.
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := maps.Clone(fields)
+	for _, k := range keys {
+		if k == "signature" || k == "log_entry_url" || k == "sign" {
+			continue
+		}
+		if s, ok := fields[k].(string); ok && s != "" {
 			b := []byte(s)
 			b[0] ^= 0x01
-			v = string(b)
-			done = true
+			out[k] = string(b)
+			return out
 		}
-		out[k] = v
 	}
-	if !done {
-		out["zz_extra"] = "x"
-	}
+	out["zz_extra"] = "x"
 	return out
 }
 
