@@ -333,12 +333,19 @@ func TestSyncStaleJobIsTakenOver(t *testing.T) {
 	if err != nil || ja == nil {
 		t.Fatalf("claim = %v, %v", ja, err)
 	}
-	if _, err := e.sb.AddFault(sandbox.Fault{Op: syncTxnOp, Kind: sandbox.FaultLatency, LatencyMS: 600, Next: 1}); err != nil {
+	if _, err := e.sb.AddFault(sandbox.Fault{Op: syncTxnOp, Kind: sandbox.FaultLatency, LatencyMS: 2000, Next: 1}); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { _, err := a.PullPage(ctx, ja); done <- err }()
-	time.Sleep(200 * time.Millisecond) // a is waiting for Ksher, holding the row
+	// a is waiting for Ksher, holding the row, once its request reached the sandbox
+	// (the sandbox counts a call before it applies the latency).
+	for deadline := time.Now().Add(10 * time.Second); e.sb.Calls(syncTxnOp) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow page never reached the sandbox")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	e.clock.Advance(models.DefaultSyncStale + time.Second)
 	if ran, err := b.RunOnce(ctx); ran || err != nil {
 		t.Errorf("RunOnce while the job's page is in flight = %v, %v; want nothing to do", ran, err)

@@ -95,8 +95,10 @@ func TestSecondStartLocked(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("second Start() error = %q, want %q", err, want)
 	}
-	if elapsed > time.Second {
-		t.Errorf("second Start() took %v, want < 1s", elapsed)
+	// Not a speed target: a refused start must not wait for the lock (or for the
+	// first server) to go away, so anything near the lock-wait scale is a hang.
+	if elapsed > 15*time.Second {
+		t.Errorf("second Start() took %v: it waited instead of refusing", elapsed)
 	}
 }
 
