@@ -83,12 +83,17 @@ type Handler struct {
 	gateways *Gateways
 }
 
-// New returns a Handler.
-func New(log *slog.Logger, store Store, tr Translators, cfg Config) *Handler {
+// New returns a Handler. gw is the process's one cache of Ksher clients,
+// shared with the background workers so that the in-process 10-second query
+// guard of each client covers every caller; nil makes a private one.
+func New(log *slog.Logger, store Store, tr Translators, cfg Config, gw *Gateways) *Handler {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	return &Handler{log: log, store: store, i18n: tr, cfg: cfg, gateways: NewGateways(store, log)}
+	if gw == nil {
+		gw = NewGateways(store, log)
+	}
+	return &Handler{log: log, store: store, i18n: tr, cfg: cfg, gateways: gw}
 }
 
 // Keys of request-scoped values in fiber.Ctx.Locals, set by web's middleware.

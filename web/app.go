@@ -32,6 +32,9 @@ type Deps struct {
 	Config Config
 	// Sandbox, when set, is the built-in Ksher simulator mounted at /sandbox.
 	Sandbox http.Handler
+	// Gateways is the process's cache of Ksher clients, shared with the
+	// background workers; nil makes one for this app alone.
+	Gateways *handlers.Gateways
 }
 
 // Config is the web part of the configuration.
@@ -72,7 +75,7 @@ func New(d Deps) (*fiber.App, error) {
 		Location:      d.Config.Location,
 		LoginTokenKey: deriveKey(d.Config.SecretKey, "login-2fa"),
 		BaseURL:       d.Config.BaseURL,
-	})
+	}, d.Gateways)
 	m := &middleware{
 		log:           d.Log,
 		store:         d.Store,

@@ -192,7 +192,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		defer sb.Close()
 		seedOrderCache(ctx, db.store, sb, log)
 	}
-	app, err := web.New(web.Deps{Log: log, Store: db.store, Sandbox: httpHandler(sb), Config: web.Config{
+	// One cache of Ksher clients for the pages and the workers: each client's
+	// in-process 10-second query guard then covers both.
+	gateways := handlers.NewGateways(db.store, log)
+	app, err := web.New(web.Deps{Log: log, Store: db.store, Sandbox: httpHandler(sb), Gateways: gateways, Config: web.Config{
 		SecretKey: key, HTTPS: strings.HasPrefix(baseURL, "https://"), BaseURL: baseURL, Sandbox: sandboxOn,
 		Location: c.TimeZone, RequestTimeout: c.RequestTimeout,
 		Sessions: models.SessionPolicy{Idle: c.SessionIdle, Absolute: c.SessionMaxAge},
@@ -209,7 +212,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	// claimed in Postgres, so every replica may run a worker.
 	// They stop (a job in flight goes back to the queue) before the database.
 	workers, stopWorkers := context.WithCancel(ctx)
-	syncWorker := handlers.NewSyncWorker(db.store, handlers.NewGateways(db.store, log), log, handlers.SyncConfig{Interval: c.SyncInterval})
+	syncWorker := handlers.NewSyncWorker(db.store, gateways, log, handlers.SyncConfig{Interval: c.SyncInterval})
 	workersDone := make(chan struct{})
 	go func() { defer close(workersDone); syncWorker.Run(workers) }()
 	defer func() { stopWorkers(); <-workersDone }()
