@@ -234,7 +234,7 @@ func TestAuditActionLabels(t *testing.T) {
 	e := newTestEnv(t)
 	owner := MustOwner(t, e)
 	for _, lang := range []string{"en", "th"} {
-		owner.get("/lang?to=" + lang)
+		postLang(owner, lang, owner.csrf, "")
 		_, body := owner.get("/audit")
 		for _, a := range models.AuditActions {
 			m := regexp.MustCompile(`<option value="` + a + `"[^>]*>([^<]*)<`).FindStringSubmatch(body)

@@ -67,11 +67,29 @@ func (m *middleware) authorize(rule Rule) fiber.Handler {
 		if m.exposeAuthz {
 			c.Set("X-Ksd-Authz", "ok")
 		}
-		if rule.Kind == kindMid && c.Method() == fiber.MethodGet && sc.Mid != v.User.LastMid {
+		if rule.Kind == kindMid && c.Method() == fiber.MethodGet && sc.Mid != v.User.LastMid && isOwnNavigation(c) {
 			if err := m.h.RememberMid(c, sc.Mid); err != nil {
 				return err
 			}
 		}
 		return c.Next()
 	}
+}
+
+// isOwnNavigation reports whether a GET may count as the person's own move
+// to a mid (remembered in users.last_mid, audited as mid_switch). GETs carry
+// no CSRF token, so any other site could otherwise link, redirect or embed
+// an image to /m/<mid> and write the person's last mid and audit log. The
+// browser says where a request comes from in Sec-Fetch-Site: "cross-site"
+// (another site) and "same-site" (another origin of the same site, e.g. a
+// sibling subdomain) are not ours; "same-origin" (our own pages) and "none"
+// (typed, bookmarked) are. Browsers without Fetch Metadata, and clients
+// that are not browsers, send nothing and are trusted as before. The page
+// itself is still served: only the remembering is skipped.
+func isOwnNavigation(c *fiber.Ctx) bool {
+	switch c.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return false
+	}
+	return true
 }

@@ -14,8 +14,8 @@ func routes(r *router, h *handlers.Handler) {
 	// Public
 	r.public(fiber.MethodGet, "/login", h.LoginShow)
 	r.public(fiber.MethodPost, "/login", h.LoginCreate)
-	r.public(fiber.MethodGet, "/lang", h.LanguageSet)
 	r.public(fiber.MethodPost, "/login/2fa", h.LoginTwoFactorCreate)
+	r.public(fiber.MethodPost, "/lang", h.LanguageSet) // the footer's language buttons, signed in or not
 
 	// Ksher's notifications: public, CSRF-exempt (/hooks/), each verified by
 	// its signature with the keys of the account named in the URL.
