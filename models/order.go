@@ -250,7 +250,11 @@ func (s *Store) upsertOrderTx(tx *gorm.DB, u OrderUpdate) (*Order, bool, error) 
 		if summary == "" && changed {
 			summary = statusSummary(before.Status, o.Status, isNew)
 		}
-		ev := OrderEvent{OrderID: o.ID, CreatedAt: now, Kind: kind, Summary: summary, OK: true}
+		detail, err := json.Marshal(upsertEventDetail(kind, u, &before, &o, isNew))
+		if err != nil {
+			return nil, false, err
+		}
+		ev := OrderEvent{OrderID: o.ID, CreatedAt: now, Kind: kind, Summary: summary, OK: true, Detail: detail}
 		if u.LatencyMS > 0 {
 			ev.LatencyMS = &u.LatencyMS
 		}
@@ -259,16 +263,6 @@ func (s *Store) upsertOrderTx(tx *gorm.DB, u OrderUpdate) (*Order, bool, error) 
 		}
 	}
 	return &o, changed, nil
-}
-
-func statusSummary(from, to string, isNew bool) string {
-	if isNew {
-		return "cached as " + to
-	}
-	if from == to {
-		return "details updated"
-	}
-	return from + " → " + to
 }
 
 // acceptStatus decides whether a reported status may replace the cached
@@ -285,42 +279,6 @@ func acceptStatus(cur, next string) bool {
 		return false
 	}
 	return true
-}
-
-// OrderEvent is one line of an order's timeline.
-type OrderEvent struct {
-	ID        int64
-	OrderID   int64
-	CreatedAt time.Time
-	Kind      string
-	Summary   string
-	OK        bool
-	LatencyMS *int
-	Detail    json.RawMessage `gorm:"type:jsonb"`
-}
-
-// AddOrderEvent appends a timeline entry (a gateway call, a refund step).
-func (s *Store) AddOrderEvent(ctx context.Context, orderID int64, kind, summary string, ok bool, latency time.Duration, detail any) error {
-	ev := OrderEvent{OrderID: orderID, CreatedAt: s.now(), Kind: kind, Summary: summary, OK: ok}
-	if latency > 0 {
-		ms := int(latency.Milliseconds())
-		ev.LatencyMS = &ms
-	}
-	if detail != nil {
-		b, err := json.Marshal(detail)
-		if err != nil {
-			return err
-		}
-		ev.Detail = b
-	}
-	return s.db.WithContext(ctx).Create(&ev).Error
-}
-
-// OrderEvents returns an order's timeline, oldest first.
-func (s *Store) OrderEvents(ctx context.Context, orderID int64) ([]OrderEvent, error) {
-	var evs []OrderEvent
-	err := s.db.WithContext(ctx).Where("order_id = ?", orderID).Order("created_at, id").Find(&evs).Error
-	return evs, err
 }
 
 // FindOrder returns one order of one of mids by its cache id, or ENOTFOUND.
@@ -622,14 +580,22 @@ func (s *Store) recordRefundsTx(tx *gorm.DB, o *Order, seen []RefundSeen) (bool,
 		if at.IsZero() {
 			at = s.now()
 		}
-		err := tx.Exec(`INSERT INTO refunds (order_id, mid, mch_refund_no, ksher_refund_no, channel_refund_no, amount, currency, status, created_at, updated_at)
+		// xmax is 0 in a row this statement inserted (not one it updated).
+		var inserted bool
+		err := tx.Raw(`INSERT INTO refunds (order_id, mid, mch_refund_no, ksher_refund_no, channel_refund_no, amount, currency, status, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 'succeeded', ?, ?)
 			ON CONFLICT (mid, mch_refund_no) DO UPDATE SET
 				ksher_refund_no = COALESCE(NULLIF(refunds.ksher_refund_no, ''), EXCLUDED.ksher_refund_no),
-				channel_refund_no = COALESCE(NULLIF(refunds.channel_refund_no, ''), EXCLUDED.channel_refund_no)`,
-			o.ID, o.Mid, r.MchRefundNo, r.KsherRefundNo, r.ChannelRefundNo, r.Amount, o.Currency, at.UTC(), s.now()).Error
+				channel_refund_no = COALESCE(NULLIF(refunds.channel_refund_no, ''), EXCLUDED.channel_refund_no)
+			RETURNING (xmax = 0)`,
+			o.ID, o.Mid, r.MchRefundNo, r.KsherRefundNo, r.ChannelRefundNo, r.Amount, o.Currency, at.UTC(), s.now()).Scan(&inserted).Error
 		if err != nil {
 			return false, err
+		}
+		if inserted {
+			if err := s.addRefundEventTx(tx, o, r); err != nil {
+				return false, err
+			}
 		}
 	}
 	var sum int64

@@ -161,11 +161,12 @@ type OrderNotice struct {
 
 // OrderEventVM is one line of an order's timeline.
 type OrderEventVM struct {
-	At      string
-	Kind    string
-	Summary string
-	OK      bool
-	Latency string // "213 ms", or ""
+	At          string
+	Kind        string
+	Summary     string // what happened, in the page's language (or in SummaryLang)
+	SummaryLang string // "" for the page's language; "en" for an entry stored only as English text
+	OK          bool
+	Latency     string // "213 ms" in the page's language, or ""
 }
 
 // RefundVM is one refund of an order.

@@ -1,0 +1,150 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ksherdash/ksherdash/gateway"
+	"github.com/ksherdash/ksherdash/gateway/ksign"
+	"github.com/ksherdash/ksherdash/models"
+)
+
+var timelineWhatRe = regexp.MustCompile(`<td data-testid="timeline-what"( lang="en")?>([^<]*)</td>`)
+
+// timelineTexts returns the details column of an order page's timeline;
+// an entry shown in English on another language's page starts with "[en] ".
+func timelineTexts(body string) []string {
+	var texts []string
+	for _, m := range timelineWhatRe.FindAllStringSubmatch(body, -1) {
+		text := html.UnescapeString(m[2])
+		if m[1] != "" {
+			text = "[en] " + text
+		}
+		texts = append(texts, text)
+	}
+	return texts
+}
+
+// The timeline is worded in the reader's language from each entry's code
+// and parameters: a search that first cached the order (a gateway call),
+// the verified notification that made it paid (Ksher's payment time in the
+// account's zone), a refund, a failed call. An entry stored before codes
+// existed still shows its English text, marked as English.
+func TestOrderTimelineInThaiAndEnglish(t *testing.T) {
+	e := newOrderEnv(t)
+	ctx := context.Background()
+	const id = "QR-TIMELINE-1"
+	if _, err := e.gatewayV3(t).Counter.QR(ctx, &gateway.QRParams{Mid: "mch46100", MerchantOrderID: id, Amount: 15050, Channel: "promptpay"}); err != nil {
+		t.Fatal(err)
+	}
+	// Created: a search asks Ksher, which knows the order as not paid yet.
+	if src, body := e.search(t, "mch46100", id); src != "live" {
+		t.Fatalf("search: source %q\n%s", src, body)
+	}
+	hits, err := e.store.FindOrdersByAnyID(ctx, []string{"mch46100"}, id)
+	if err != nil || len(hits) != 1 || hits[0].Status != models.StatusNotSure {
+		t.Fatalf("cached = %+v, %v; want the order not paid yet", hits, err)
+	}
+	o := hits[0].Order
+
+	// Paid: Ksher's signed notification.
+	if err := e.sb.Pay(id, ""); err != nil {
+		t.Fatal(err)
+	}
+	data := map[string]any{"appid": "mch46100", "attach": "", "cash_fee": 15050, "cash_fee_type": "THB", "channel": "promptpay",
+		"channel_order_no": "PP" + id, "fee_type": "THB", "ksher_order_no": o.KsherOrderNo, "mch_order_no": id,
+		"nonce_str": "n0nce", "openid": "", "rate": "1.000000", "result": "SUCCESS", "time_end": "2026-01-01 10:00:00", "total_fee": 15050}
+	sign, err := ksign.V3Sign(e.kkey, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, _ := json.Marshal(map[string]any{"code": 0, "msg": "ok", "message": "SUCCESS", "sign": sign, "version": "3.0.0", "data": data})
+	req := httptest.NewRequest(http.MethodPost, "/hooks/ksher/v3/"+strconv.FormatInt(e.v3.ID, 10), bytes.NewReader(note))
+	if resp, body := newClient(t, e.app).do(req); resp.StatusCode != http.StatusOK {
+		t.Fatalf("notification = %d %s", resp.StatusCode, body)
+	}
+	// A refund the daily report brings, a failed call as the refresh
+	// records it, and an entry from before codes existed.
+	if _, _, err := e.store.UpsertOrder(ctx, models.OrderUpdate{AccountID: e.v3.ID, Mid: "mch46100", MchOrderNo: id, Source: "sync",
+		Refunds: []models.RefundSeen{{MchRefundNo: "R-TIMELINE-1", Amount: 5000}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.AddOrderEvent(ctx, o.ID, "refresh", "order_query: transport", false, 40*time.Millisecond,
+		map[string]string{"op": "order_query", "error": "transport"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.AddOrderEvent(ctx, o.ID, "sync", "an entry stored in English only", true, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	page := func(lang string) string {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, fmt.Sprintf("/m/mch46100/orders/%d", o.ID), nil)
+		req.Header.Set("Accept-Language", lang)
+		resp, body := e.owner.do(req)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s detail = %d", lang, resp.StatusCode)
+		}
+		return body
+	}
+	tests := []struct {
+		lang        string
+		want        []string // each a substring of one entry, in the timeline's order
+		latencyUnit string
+	}{
+		{"th-TH,th;q=0.9", []string{
+			"Ksher ตอบว่า: ยังไม่แน่ชัด (NOTSURE)",
+			"สร้างคำสั่งซื้อ: ยังไม่แน่ชัด ยอด 150.50 THB",
+			"การแจ้งเตือนจาก Ksher (ตรวจสอบลายเซ็นแล้ว): ชำระแล้ว (SUCCESS) · ชำระเงินแล้ว 150.50 THB เมื่อ 2026-01-01 10:00:00",
+			"ในรายงานประจำวันของ Ksher · ชำระแล้ว → คืนเงินบางส่วน",
+			"บันทึกการคืนเงิน R-TIMELINE-1 จำนวน 50.00 THB",
+			"order_query ไม่สำเร็จ: เชื่อมต่อ Ksher ไม่ได้",
+			"[en] an entry stored in English only",
+		}, " มิลลิวินาที"},
+		{"en-US,en;q=0.9", []string{
+			"Ksher answered: Not sure yet (NOTSURE)",
+			"Order created: Not sure yet, 150.50 THB",
+			"Notification from Ksher, signature verified: Paid (SUCCESS) · Paid 150.50 THB at 2026-01-01 10:00:00",
+			"In Ksher's daily report · Paid → Partially refunded",
+			"Refund R-TIMELINE-1 of 50.00 THB recorded",
+			"order_query failed: Ksher could not be reached",
+			"an entry stored in English only",
+		}, " ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.lang[:2], func(t *testing.T) {
+			body := page(tt.lang)
+			texts := timelineTexts(body)
+			all := strings.Join(texts, "\n")
+			i := 0
+			for _, want := range tt.want {
+				for i < len(texts) && !strings.Contains(texts[i], want) {
+					i++
+				}
+				if i == len(texts) {
+					t.Errorf("timeline lacks %q (in order):\n%s", want, all)
+					break
+				}
+			}
+			// The English summaries stored by the writers are not shown.
+			for _, stored := range []string{"search for " + id, "notification: paid", "cached as", "order_query: transport", "refund R-TIMELINE-1 of"} {
+				if strings.Contains(all, stored) {
+					t.Errorf("timeline shows the stored English summary %q:\n%s", stored, all)
+				}
+			}
+			if !regexp.MustCompile(`<td class="num">\d+` + tt.latencyUnit + `</td>`).MatchString(body) {
+				t.Errorf("no latency in%s", tt.latencyUnit)
+			}
+		})
+	}
+}
