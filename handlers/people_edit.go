@@ -24,7 +24,7 @@ func (h *Handler) PersonShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	vm.Done = h.doneMessage(c, "person_saved", "person_disabled", "person_enabled")
+	vm.Done = h.doneMessage(c, "person_saved", "person_disabled", "person_enabled", "totp_reset")
 	return render(c, fiber.StatusOK, views.PersonFormPage(h.layout(c, "people.edit"), vm))
 }
 

@@ -58,7 +58,7 @@ func (h *Handler) personForm(c *fiber.Ctx, p *models.Person, in *models.PersonIn
 	if err != nil {
 		return views.PersonFormVM{}, err
 	}
-	vm := views.PersonFormVM{New: p == nil, Action: "/people", CanSetOwner: v.User.IsOwner, RoleChoices: models.GrantRoles}
+	vm := views.PersonFormVM{New: p == nil, Action: "/people", CanSetOwner: v.User.IsOwner}
 	byMid := map[string]models.GrantInput{}
 	if p != nil {
 		vm.ID, vm.Email, vm.Name, vm.Owner = p.ID, p.Email, p.Name, p.IsOwner
@@ -70,10 +70,13 @@ func (h *Handler) personForm(c *fiber.Ctx, p *models.Person, in *models.PersonIn
 		}
 		for _, g := range p.Grants {
 			gi := models.GrantInput{Mid: g.Mid, Role: g.Role, SameDayOnly: g.SameDayOnly}
+			gv := views.GrantVM{Mid: g.Mid, Role: g.Role, SameDayOnly: g.SameDayOnly}
 			if g.RefundCap != nil {
 				gi.RefundCap = money.Format(*g.RefundCap, currency[g.Mid])
+				gv.Cap = gi.RefundCap + " " + currency[g.Mid]
 			}
 			byMid[g.Mid] = gi
+			vm.Grants = append(vm.Grants, gv)
 		}
 	}
 	if in != nil {
@@ -86,12 +89,28 @@ func (h *Handler) personForm(c *fiber.Ctx, p *models.Person, in *models.PersonIn
 			byMid[g.Mid] = g
 		}
 	}
+	roles := viewerRoles(c)
 	for _, m := range mids {
 		g := byMid[m.Mid]
 		vm.Rows = append(vm.Rows, views.GrantRowVM{Mid: m.Mid, Label: m.Label(), Currency: m.Currency,
-			Role: g.Role, Cap: g.RefundCap, SameDayOnly: g.SameDayOnly})
+			Role: g.Role, Cap: g.RefundCap, SameDayOnly: g.SameDayOnly, Choices: models.GrantableRoles(roles[m.Mid])})
 	}
 	return vm, nil
+}
+
+// viewerRoles is the viewer's role by mid (owner on every mid for owners),
+// as the request's authorization read it: the form offers on each mid only
+// the roles models.CanGrant allows there (models checks again on save).
+func viewerRoles(c *fiber.Ctx) map[string]string {
+	out := map[string]string{}
+	sc := ScopeOf(c)
+	if sc == nil {
+		return out
+	}
+	for _, a := range sc.Access {
+		out[a.Mid.Mid] = a.Role
+	}
+	return out
 }
 
 // grantDetails is how a grant is written in the audit log.

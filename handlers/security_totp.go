@@ -12,25 +12,38 @@ import (
 )
 
 // SecurityTOTPBegin handles POST /account/security/totp: shows a new (or
-// the pending) secret as a QR code and text, and asks for a first code.
-// It is a POST because it stores the pending secret.
+// the pending) secret as a QR code and text, and asks for a first code and
+// the password. It is a POST because it stores the pending secret; nothing
+// is on until SecurityTOTPConfirm.
 func (h *Handler) SecurityTOTPBegin(c *fiber.Ctx) error {
 	setup, err := h.store.BeginTOTP(c.UserContext(), ViewerOf(c).User.ID)
 	if err != nil {
 		return err
 	}
-	return h.renderTOTPSetup(c, fiber.StatusOK, setup, "")
+	return h.renderTOTPSetup(c, fiber.StatusOK, setup, views.TOTPSetupVM{})
 }
 
-func (h *Handler) renderTOTPSetup(c *fiber.Ctx, status int, setup *models.TOTPSetup, errMsg string) error {
+// renderTOTPSetup shows setup with the messages of errs (Error,
+// PasswordError, FormError).
+func (h *Handler) renderTOTPSetup(c *fiber.Ctx, status int, setup *models.TOTPSetup, errs views.TOTPSetupVM) error {
 	png, err := qrcode.Encode(setup.URL, qrcode.Medium, 240)
 	if err != nil {
 		return err
 	}
+	vm := errs
+	vm.Secret, vm.URL = groupBy4(setup.Secret), setup.URL
+	vm.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
 	noStore(c)
-	return render(c, status, views.TOTPSetupPage(h.layout(c, "security.setup_title"), views.TOTPSetupVM{
-		Secret: groupBy4(setup.Secret), URL: setup.URL, Error: errMsg,
-		QR: "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)}))
+	return render(c, status, views.TOTPSetupPage(h.layout(c, "security.setup_title"), vm))
+}
+
+// renderPendingTOTP shows the pending setup again with what was wrong.
+func (h *Handler) renderPendingTOTP(c *fiber.Ctx, status int, errs views.TOTPSetupVM) error {
+	setup, err := h.store.PendingTOTP(c.UserContext(), ViewerOf(c).User.ID)
+	if err != nil {
+		return err
+	}
+	return h.renderTOTPSetup(c, status, setup, errs)
 }
 
 // groupBy4 makes a base32 secret easier to type: "ABCD EFGH ...".
@@ -45,32 +58,48 @@ func groupBy4(s string) string {
 	return b.String()
 }
 
-// SecurityTOTPConfirm handles POST /account/security/totp/confirm: a right
-// code turns two-factor sign-in on and shows the recovery codes, once.
+// SecurityTOTPConfirm handles POST /account/security/totp/confirm: the
+// person's password and a right code turn two-factor sign-in on and show
+// the recovery codes, once; every other session of theirs ends (this one
+// stays), so a browser signed in before cannot go on without the second
+// factor. A wrong password changes nothing and spends no code.
 func (h *Handler) SecurityTOTPConfirm(c *fiber.Ctx) error {
 	v := ViewerOf(c)
-	codes, err := h.store.ConfirmTOTP(c.UserContext(), v.User.ID, c.FormValue("code"))
-	if bad := models.AsInvalidInput(err); bad != nil {
-		setup, perr := h.store.PendingTOTP(c.UserContext(), v.User.ID)
-		if perr != nil {
-			return perr
+	ctx := c.UserContext()
+	// The password is checked like a sign-in (throttled and recorded), as
+	// on the password page, so an open session is no way to turn it on.
+	if _, err := h.store.Authenticate(ctx, v.User.Email, c.FormValue("password"), c.IP(), h.cfg.Logins); err != nil {
+		switch {
+		case models.IsThrottled(err):
+			return h.renderPendingTOTP(c, fiber.StatusTooManyRequests, views.TOTPSetupVM{FormError: h.T(c, "login.error.throttled")})
+		case models.ErrorCode(err) == models.EUNAUTHORIZED:
+			return h.renderPendingTOTP(c, fiber.StatusUnprocessableEntity,
+				views.TOTPSetupVM{PasswordError: h.T(c, "input."+models.ReasonPasswordWrong)})
 		}
-		return h.renderTOTPSetup(c, fiber.StatusUnprocessableEntity, setup, h.inputErrors(c, bad)["code"])
+		return err
+	}
+	codes, err := h.store.ConfirmTOTP(ctx, v.User.ID, c.FormValue("code"))
+	if bad := models.AsInvalidInput(err); bad != nil {
+		return h.renderPendingTOTP(c, fiber.StatusUnprocessableEntity, views.TOTPSetupVM{Error: h.inputErrors(c, bad)["code"]})
 	}
 	if err != nil {
 		return err
 	}
-	if err := h.audit(c, models.AuditTOTPEnable, v.User.Email, "", nil); err != nil {
+	ended, err := h.store.RevokeOtherSessions(ctx, v.User.ID, v.Session.ID)
+	if err != nil {
 		return err
 	}
-	h.log.Info("Two-factor sign-in turned on.", "request_id", RequestID(c), "user_id", v.User.ID)
+	if err := h.audit(c, models.AuditTOTPEnable, v.User.Email, "", map[string]any{"other_sessions_ended": ended}); err != nil {
+		return err
+	}
+	h.log.Info("Two-factor sign-in turned on.", "request_id", RequestID(c), "user_id", v.User.ID, "other_sessions_ended", ended)
 	noStore(c)
 	return render(c, fiber.StatusOK, views.RecoveryCodesPage(h.layout(c, "security.codes_title"), views.RecoveryCodesVM{Codes: codes}))
 }
 
 // SecurityTOTPDisable handles POST /account/security/totp/disable: needs
 // the password and a code (or a recovery code). Failures are throttled
-// like sign-ins.
+// like sign-ins. Every other session of the person ends (this one stays).
 func (h *Handler) SecurityTOTPDisable(c *fiber.Ctx) error {
 	v := ViewerOf(c)
 	err := h.store.DisableTOTP(c.UserContext(), v.User.ID, c.FormValue("password"), c.FormValue("code"), c.IP(), h.cfg.Logins)
@@ -90,9 +119,13 @@ func (h *Handler) SecurityTOTPDisable(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.audit(c, models.AuditTOTPDisable, v.User.Email, "", nil); err != nil {
+	ended, err := h.store.RevokeOtherSessions(c.UserContext(), v.User.ID, v.Session.ID)
+	if err != nil {
 		return err
 	}
-	h.log.Info("Two-factor sign-in turned off.", "request_id", RequestID(c), "user_id", v.User.ID)
+	if err := h.audit(c, models.AuditTOTPDisable, v.User.Email, "", map[string]any{"other_sessions_ended": ended}); err != nil {
+		return err
+	}
+	h.log.Info("Two-factor sign-in turned off.", "request_id", RequestID(c), "user_id", v.User.ID, "other_sessions_ended", ended)
 	return redirectAfterPost(c, "/account/security?done=totp_disabled")
 }

@@ -26,6 +26,7 @@ const (
 	AuditPersonDisable    = "person_disable"
 	AuditPersonEnable     = "person_enable"
 	AuditPasswordReset    = "password_reset"
+	AuditTOTPReset        = "totp_reset" // someone turned a person's two-factor sign-in off for them
 	AuditRoleChange       = "role_change"
 	AuditRefund           = "refund"
 	AuditExport           = "export"
@@ -37,7 +38,8 @@ const (
 var AuditActions = []string{AuditLogin, AuditLoginFailed, AuditLogout, AuditMidSwitch, AuditPasswordChange,
 	AuditSessionRevoke, AuditTOTPEnable, AuditTOTPDisable, AuditAccountCreate, AuditAccountUpdate,
 	AuditCredentialChange, AuditAccountTest, AuditPersonCreate, AuditPersonUpdate, AuditPersonDisable,
-	AuditPersonEnable, AuditPasswordReset, AuditRoleChange, AuditRefund, AuditExport, AuditPaymentLink, AuditResync}
+	AuditPersonEnable, AuditPasswordReset, AuditTOTPReset, AuditRoleChange, AuditRefund, AuditExport, AuditPaymentLink,
+	AuditResync}
 
 // AuditEntry is one line of the append-only audit log.
 type AuditEntry struct {

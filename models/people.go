@@ -19,11 +19,14 @@ import (
 //   - Owners see and manage everybody and every mid; only owners make owners.
 //   - Anyone else manages people on the mids where their role has
 //     ActManagePeople (managers): they see the people holding at least one
-//     of those mids, and only those memberships; they grant manager,
-//     finance, support or viewer on those mids only; they never see owners.
-//   - Disabling, enabling and resetting the password act on the whole
-//     person, so a manager may do them only to people whose every mid is one
-//     they manage.
+//     of those mids, and only those memberships; they never see owners.
+//   - Changing a person's roles, disabling, enabling, resetting their
+//     password or two-factor sign-in act on the whole person: allowed only
+//     when MayManage (permission.go) says so, i.e. for a manager, when on
+//     every mid the person holds the manager's role outranks theirs (never
+//     a peer manager, never themselves). Others are shown read-only.
+//   - Roles given must be below the giver's own on that mid (CanGrant):
+//     managers give finance, support or viewer.
 //   - No change may leave the account without an enabled owner.
 
 // GrantRoles are the roles that can be granted on one mid (owners are
@@ -50,8 +53,8 @@ type Person struct {
 	// Grants are the person's roles, limited to the mids the viewer
 	// manages (every grant for owners), by mid.
 	Grants []Grant
-	// Manageable: the viewer may disable, enable and reset the password of
-	// this person (an owner, or a manager of every mid the person holds).
+	// Manageable: the viewer may change this person's roles, disable,
+	// enable and reset their password or two-factor sign-in (MayManage).
 	Manageable bool
 }
 
@@ -80,20 +83,22 @@ const (
 	ReasonEmailTaken      = "email_taken"
 	ReasonNameLong        = "name_long"
 	ReasonRoleInvalid     = "role_invalid"
+	ReasonRoleTooHigh     = "role_too_high"
 	ReasonMidNotGrantable = "mid_not_grantable"
 	ReasonCapInvalid      = "cap_invalid"
 	ReasonNoRole          = "no_role"
 	ReasonOwnerOnly       = "owner_only"
 	ReasonLastOwner       = "last_owner"
 	ReasonSelfReset       = "self_reset"
+	ReasonSelfTOTPReset   = "self_totp_reset"
 	ReasonCodeWrong       = "code_wrong"
 	ReasonPasswordWrong   = "password_wrong"
 )
 
 // InputReasons lists every reason, for the catalogs' completeness test.
 var InputReasons = []string{ReasonEmailInvalid, ReasonEmailTaken, ReasonNameLong, ReasonRoleInvalid,
-	ReasonMidNotGrantable, ReasonCapInvalid, ReasonNoRole, ReasonOwnerOnly, ReasonLastOwner, ReasonSelfReset,
-	ReasonCodeWrong, ReasonPasswordWrong}
+	ReasonRoleTooHigh, ReasonMidNotGrantable, ReasonCapInvalid, ReasonNoRole, ReasonOwnerOnly, ReasonLastOwner,
+	ReasonSelfReset, ReasonSelfTOTPReset, ReasonCodeWrong, ReasonPasswordWrong}
 
 // InvalidInput says what is wrong with a form: field name -> reason. Its
 // chain holds an EINVALID *Error, so it maps to 400 when not handled.
@@ -132,7 +137,8 @@ func AsInvalidInput(err error) *InvalidInput {
 type peopleScope struct {
 	actor *User
 	owner bool
-	mids  map[string]bool // mids the actor manages (owners: unused)
+	mids  map[string]bool   // mids the actor manages (owners: unused)
+	roles map[string]string // the actor's role by mid (owners: unused)
 }
 
 func (sc peopleScope) managesMid(mid string) bool { return sc.owner || sc.mids[mid] }
@@ -153,20 +159,19 @@ func (sc peopleScope) sees(u *User, grants []Grant) bool {
 	return false
 }
 
-// wholly: the actor manages every mid the person holds.
-func (sc peopleScope) wholly(u *User, grants []Grant) bool {
+// mayManage applies the one rule (MayManage) to a person and all their grants.
+func (sc peopleScope) mayManage(u *User, grants []Grant) bool {
+	return MayManage(sc.owner, sc.roles, u.IsOwner, grants)
+}
+
+// mayGrant: the actor may give role on mid (CanGrant; owners are owners
+// of every mid).
+func (sc peopleScope) mayGrant(mid, role string) bool {
+	actor := sc.roles[mid]
 	if sc.owner {
-		return true
+		actor = RoleOwner
 	}
-	if u.IsOwner || len(grants) == 0 {
-		return false
-	}
-	for _, g := range grants {
-		if !sc.mids[g.Mid] {
-			return false
-		}
-	}
-	return true
+	return CanGrant(actor, role)
 }
 
 func (sc peopleScope) visibleGrants(grants []Grant) []Grant {
@@ -189,7 +194,7 @@ func (s *Store) scope(tx *gorm.DB, actor *User) (peopleScope, error) {
 	if u.DisabledAt != nil {
 		return peopleScope{}, Errorf(EFORBIDDEN, "Your account is disabled.")
 	}
-	sc := peopleScope{actor: &u, owner: u.IsOwner, mids: map[string]bool{}}
+	sc := peopleScope{actor: &u, owner: u.IsOwner, mids: map[string]bool{}, roles: map[string]string{}}
 	if sc.owner {
 		return sc, nil
 	}
@@ -198,6 +203,7 @@ func (s *Store) scope(tx *gorm.DB, actor *User) (peopleScope, error) {
 		return sc, err
 	}
 	for _, g := range gs {
+		sc.roles[g.Mid] = g.Role
 		if Can(g.Role, ActManagePeople) {
 			sc.mids[g.Mid] = true
 		}
@@ -264,7 +270,7 @@ func (s *Store) People(ctx context.Context, actor *User) ([]Person, error) {
 		if !sc.sees(&u, gs) {
 			continue
 		}
-		out = append(out, Person{User: u, Grants: sc.visibleGrants(gs), Manageable: sc.wholly(&u, gs)})
+		out = append(out, Person{User: u, Grants: sc.visibleGrants(gs), Manageable: sc.mayManage(&u, gs)})
 	}
 	return out, nil
 }
@@ -299,7 +305,7 @@ func (s *Store) loadPerson(tx *gorm.DB, sc peopleScope, id int64, lock bool) (*P
 	if !sc.sees(&u, gs) {
 		return nil, nil, Errorf(ENOTFOUND, "Person not found.")
 	}
-	return &Person{User: u, Grants: sc.visibleGrants(gs), Manageable: sc.wholly(&u, gs)}, gs, nil
+	return &Person{User: u, Grants: sc.visibleGrants(gs), Manageable: sc.mayManage(&u, gs)}, gs, nil
 }
 
 // validate checks a form against sc and returns the grants it asks for.
@@ -333,6 +339,10 @@ func (in *PersonInput) validate(sc peopleScope, mids map[string]Mid, creating bo
 		}
 		if !slices.Contains(GrantRoles, g.Role) {
 			errs["role_"+g.Mid] = ReasonRoleInvalid
+			continue
+		}
+		if !sc.mayGrant(g.Mid, g.Role) {
+			errs["role_"+g.Mid] = ReasonRoleTooHigh
 			continue
 		}
 		gr := Grant{Mid: g.Mid, Role: g.Role}
@@ -428,8 +438,9 @@ type PersonChange struct {
 
 // UpdatePerson changes a person's name, owner flag (owners only) and their
 // roles on the mids actor manages; roles on other mids are kept as they
-// are. Returns ENOTFOUND for a person actor may not see, *InvalidInput for
-// a bad form or a change that would leave no enabled owner.
+// are. Returns ENOTFOUND for a person actor may not see, EFORBIDDEN for one
+// they may see but not manage (MayManage), *InvalidInput for a bad form or
+// a change that would leave no enabled owner.
 func (s *Store) UpdatePerson(ctx context.Context, actor *User, id int64, in PersonInput) (*PersonChange, error) {
 	var ch PersonChange
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -443,6 +454,9 @@ func (s *Store) UpdatePerson(ctx context.Context, actor *User, id int64, in Pers
 		before, all, err := s.loadPerson(tx, sc, id, true)
 		if err != nil {
 			return err
+		}
+		if !before.Manageable {
+			return errNotManageable
 		}
 		mids, err := knownMids(tx)
 		if err != nil {
@@ -522,9 +536,14 @@ func (s *Store) keepAnOwner(tx *gorm.DB, id int64) error {
 	return invalid("person", ReasonLastOwner)
 }
 
+// errNotManageable refuses acting on a person the actor may see but not
+// manage (MayManage).
+var errNotManageable = &Error{Code: EFORBIDDEN,
+	Message: "You may not change this person: on some sub-merchant their role is not below yours."}
+
 // manageWhole loads a person actor may act on as a whole, locked.
-// ENOTFOUND: actor cannot see them; EFORBIDDEN: they hold mids actor does
-// not manage.
+// ENOTFOUND: actor cannot see them; EFORBIDDEN: actor may not manage them
+// (MayManage).
 func (s *Store) manageWhole(tx *gorm.DB, actor *User, id int64) (*Person, error) {
 	if err := lockPeople(tx); err != nil {
 		return nil, err
@@ -538,7 +557,7 @@ func (s *Store) manageWhole(tx *gorm.DB, actor *User, id int64) (*Person, error)
 		return nil, err
 	}
 	if !p.Manageable {
-		return nil, Errorf(EFORBIDDEN, "This person also works on sub-merchants you do not manage.")
+		return nil, errNotManageable
 	}
 	return p, nil
 }
@@ -605,4 +624,40 @@ func (s *Store) ResetPersonPassword(ctx context.Context, actor *User, id int64) 
 		return nil, "", fmt.Errorf("store: reset password: %w", err)
 	}
 	return p, pw, nil
+}
+
+// ResetPersonTOTP turns a person's two-factor sign-in off for them (a lost
+// phone and no recovery code left): their secret and recovery codes are
+// deleted and every session of theirs ends, so they sign in again with
+// their password alone. Needs MayManage (EFORBIDDEN otherwise); ECONFLICT
+// when two-factor sign-in is not on. People turn off their own on the
+// security page, with their password and a code (self_totp_reset).
+func (s *Store) ResetPersonTOTP(ctx context.Context, actor *User, id int64) (*Person, error) {
+	if actor.ID == id {
+		return nil, invalid("person", ReasonSelfTOTPReset)
+	}
+	var p *Person
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if p, err = s.manageWhole(tx, actor, id); err != nil {
+			return err
+		}
+		if p.TOTPEnabledAt == nil {
+			return Errorf(ECONFLICT, "Two-factor sign-in is already off for this person.")
+		}
+		now := s.now()
+		if err := tx.Model(&User{}).Where("id = ?", id).Updates(map[string]any{
+			"totp_secret": nil, "totp_enabled_at": nil, "totp_last_step": 0, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("user_id = ?", id).Delete(&recoveryCode{}).Error; err != nil {
+			return err
+		}
+		p.TOTPSecret, p.TOTPEnabledAt = nil, nil
+		return tx.Model(&Session{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: reset two-factor: %w", err)
+	}
+	return p, nil
 }

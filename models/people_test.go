@@ -236,7 +236,9 @@ func TestCreatePersonRules(t *testing.T) {
 	}
 }
 
-// A manager's update touches only their mids; other memberships stay.
+// A manager changes only people who work on their mids alone; someone who
+// also works on another mid is theirs to see (that mid hidden), not to
+// change.
 func TestManagerUpdateKeepsOtherMids(t *testing.T) {
 	ctx := context.Background()
 	s := MustStore(t)
@@ -244,6 +246,7 @@ func TestManagerUpdateKeepsOtherMids(t *testing.T) {
 	owner := mustOwner(t, s)
 	mgr := MustPerson(t, s, "mgr@example.com", false, map[string]string{"mchA": models.RoleManager})
 	both := MustPerson(t, s, "both@example.com", false, map[string]string{"mchA": models.RoleFinance, "mchC": models.RoleSupport})
+	onlyA := MustPerson(t, s, "onlya@example.com", false, map[string]string{"mchA": models.RoleFinance})
 	onlyC := MustPerson(t, s, "onlyc@example.com", false, map[string]string{"mchC": models.RoleFinance})
 
 	grantsOf := func(u *models.User) map[string]string {
@@ -257,7 +260,31 @@ func TestManagerUpdateKeepsOtherMids(t *testing.T) {
 		}
 		return out
 	}
-	ch, err := s.UpdatePerson(ctx, mgr, both.ID, models.PersonInput{Name: "Both",
+	_, err := s.UpdatePerson(ctx, mgr, both.ID, models.PersonInput{Name: "Both",
+		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleViewer}}})
+	if models.ErrorCode(err) != models.EFORBIDDEN {
+		t.Errorf("update a person who also works on another mid: err = %v, want EFORBIDDEN", err)
+	}
+	if g := grantsOf(both); g["mchA"] != models.RoleFinance || g["mchC"] != models.RoleSupport || len(g) != 2 {
+		t.Errorf("a refused update changed grants: %v", g)
+	}
+	if p, _ := s.Person(ctx, owner, both.ID); p.Name != "" {
+		t.Errorf("a refused update changed the name to %q", p.Name)
+	}
+	// Granting on a mid they do not manage is refused and changes nothing.
+	_, err = s.UpdatePerson(ctx, mgr, onlyA.ID, models.PersonInput{Name: "Changed",
+		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleViewer}, {Mid: "mchC", Role: models.RoleViewer}}})
+	if reasonOf(err, "grants") != models.ReasonMidNotGrantable {
+		t.Errorf("err = %v, want mid_not_grantable", err)
+	}
+	if g := grantsOf(onlyA); g["mchA"] != models.RoleFinance || len(g) != 1 {
+		t.Errorf("a refused update changed grants: %v", g)
+	}
+	if p, _ := s.Person(ctx, owner, onlyA.ID); p.Name != "" {
+		t.Errorf("a refused update changed the name to %q", p.Name)
+	}
+	// On their own mid the change goes through.
+	ch, err := s.UpdatePerson(ctx, mgr, onlyA.ID, models.PersonInput{Name: "A",
 		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleViewer}}})
 	if err != nil {
 		t.Fatal(err)
@@ -265,20 +292,8 @@ func TestManagerUpdateKeepsOtherMids(t *testing.T) {
 	if len(ch.Before.Grants) != 1 || ch.Before.Grants[0].Role != models.RoleFinance || len(ch.After.Grants) != 1 || ch.After.Grants[0].Role != models.RoleViewer {
 		t.Errorf("change = %+v -> %+v", ch.Before.Grants, ch.After.Grants)
 	}
-	if g := grantsOf(both); g["mchA"] != models.RoleViewer || g["mchC"] != models.RoleSupport || len(g) != 2 {
-		t.Errorf("grants after the manager's update = %v, want viewer on mchA and support on mchC kept", g)
-	}
-	// Granting on a mid they do not manage is refused and changes nothing.
-	_, err = s.UpdatePerson(ctx, mgr, both.ID, models.PersonInput{Name: "Changed",
-		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleManager}, {Mid: "mchC", Role: models.RoleManager}}})
-	if reasonOf(err, "grants") != models.ReasonMidNotGrantable {
-		t.Errorf("err = %v, want mid_not_grantable", err)
-	}
-	if g := grantsOf(both); g["mchA"] != models.RoleViewer || g["mchC"] != models.RoleSupport {
-		t.Errorf("a refused update changed grants: %v", g)
-	}
-	if p, _ := s.Person(ctx, owner, both.ID); p.Name != "Both" {
-		t.Errorf("a refused update changed the name to %q", p.Name)
+	if g := grantsOf(onlyA); g["mchA"] != models.RoleViewer || len(g) != 1 {
+		t.Errorf("grants after the manager's update = %v, want viewer on mchA", g)
 	}
 	// Whole-person actions need every mid: refused for both@ (holds mchC).
 	if _, err := s.SetPersonDisabled(ctx, mgr, both.ID, true); models.ErrorCode(err) != models.EFORBIDDEN {

@@ -45,3 +45,70 @@ var matrix = map[string][]Action{
 func Can(role string, a Action) bool {
 	return slices.Contains(matrix[role], a)
 }
+
+// Managing people. Who may change whom is decided here, with the matrix;
+// the people store (people.go) applies it to every change it makes.
+
+// rank orders roles for managing people: owner > manager > finance,
+// support, viewer (those three are peers).
+func rank(role string) int {
+	switch role {
+	case RoleOwner:
+		return 3
+	case RoleManager:
+		return 2
+	case RoleFinance, RoleSupport, RoleViewer:
+		return 1
+	}
+	return 0
+}
+
+// Outranks reports whether someone holding role actor on a mid may manage
+// someone holding role target on the same mid: actor's role must have
+// ActManagePeople and rank strictly higher. A manager manages finance,
+// support and viewers there, never another manager.
+func Outranks(actor, target string) bool {
+	return Can(actor, ActManagePeople) && rank(actor) > rank(target)
+}
+
+// CanGrant reports whether someone holding role actor on a mid may give
+// role on it: only roles strictly below their own (a manager gives finance,
+// support or viewer; owners any of GrantRoles).
+func CanGrant(actor, role string) bool {
+	return slices.Contains(GrantRoles, role) && Outranks(actor, role)
+}
+
+// GrantableRoles lists the roles someone holding role actor on a mid may
+// give on it, most powerful first.
+func GrantableRoles(actor string) []string {
+	var out []string
+	for _, r := range GrantRoles {
+		if CanGrant(actor, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// MayManage is the rule for acting on a person: changing their roles,
+// disabling or enabling them, resetting their password or two-factor
+// sign-in. An owner may manage anyone (the store still refuses a change
+// that would leave no enabled owner). Anyone else may manage a person only
+// when that person is not an owner, holds at least one mid, and on every
+// mid they hold the actor's role there (actorRoles: mid -> role) outranks
+// theirs. So a manager cannot touch a peer manager, an owner, themselves,
+// or someone who also works on a mid the manager does not hold.
+func MayManage(actorIsOwner bool, actorRoles map[string]string, targetIsOwner bool, targetGrants []Grant) bool {
+	if actorIsOwner {
+		return true
+	}
+	if targetIsOwner || len(targetGrants) == 0 {
+		return false
+	}
+	for _, g := range targetGrants {
+		if !Outranks(actorRoles[g.Mid], g.Role) {
+			return false
+		}
+	}
+	return true
+}

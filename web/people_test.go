@@ -159,7 +159,7 @@ func TestManagerCannotSeeOrEditOutsideTheirMids(t *testing.T) {
 		if resp, _ := mgr.get(p); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s = %d, want 404", p, resp.StatusCode)
 		}
-		for _, post := range []string{"", "/disable", "/enable", "/password"} {
+		for _, post := range []string{"", "/disable", "/enable", "/password", "/totp/reset"} {
 			resp, _ := mgr.post(p+post, url.Values{"csrf": {mgr.csrf}, "name": {"x"}, "role_mch35000": {"viewer"}})
 			if resp.StatusCode != http.StatusNotFound {
 				t.Errorf("POST %s%s = %d, want 404", p, post, resp.StatusCode)
@@ -170,22 +170,35 @@ func TestManagerCannotSeeOrEditOutsideTheirMids(t *testing.T) {
 		t.Errorf("a 404 changed the person: %+v", u)
 	}
 
+	// both@ also works on a mid the manager does not hold: shown without
+	// the other mid, read-only, and every change is refused.
 	bothPath := "/people/" + strconv.FormatInt(both.ID, 10)
 	resp, body = mgr.get(bothPath)
-	if resp.StatusCode != http.StatusOK || strings.Contains(body, "mch35001") || strings.Contains(body, `data-testid="person-disable"`) {
-		t.Errorf("edit form = %d; shows the other mid: %v; offers disable: %v", resp.StatusCode,
-			strings.Contains(body, "mch35001"), strings.Contains(body, `data-testid="person-disable"`))
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, "mch35001") || strings.Contains(body, `data-testid="person-disable"`) ||
+		strings.Contains(body, `data-testid="person-submit"`) || !strings.Contains(body, `data-testid="person-readonly"`) {
+		t.Errorf("page of both@ = %d; shows the other mid: %v; offers disable: %v; offers save: %v", resp.StatusCode,
+			strings.Contains(body, "mch35001"), strings.Contains(body, `data-testid="person-disable"`), strings.Contains(body, `data-testid="person-submit"`))
 	}
-	resp, body = mgr.post(bothPath, url.Values{"csrf": {mgr.csrf}, "name": {"Both"}, "role_mch35000": {"viewer"}, "role_mch35001": {"manager"}})
+	for _, post := range []string{"", "/disable", "/password"} {
+		resp, _ := mgr.post(bothPath+post, url.Values{"csrf": {mgr.csrf}, "name": {"Both"}, "role_mch35000": {"viewer"}})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST %s%s for a person who also works elsewhere = %d, want 403", bothPath, post, resp.StatusCode)
+		}
+	}
+	ms, _ := e.store.Memberships(ctx, both.ID)
+	if u, _ := e.store.FindUser(ctx, both.ID); len(ms) != 2 || ms[0].Role != models.RoleFinance || ms[1].Role != models.RoleFinance ||
+		u.Name != "" || u.DisabledAt != nil || u.MustChangePassword {
+		t.Errorf("refused changes changed both@: %+v %+v", u, ms)
+	}
+	// fin@ works only on the manager's mid: granting on another mid is a
+	// validation error that changes nothing.
+	finPath := "/people/" + strconv.FormatInt(e.user.ID, 10)
+	resp, body = mgr.post(finPath, url.Values{"csrf": {mgr.csrf}, "name": {"Fin 2"}, "role_mch35000": {"viewer"}, "role_mch35001": {"viewer"}})
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `data-testid="error-grants"`) {
 		t.Errorf("grant on a foreign mid = %d, want 422 with the error", resp.StatusCode)
 	}
-	ms, _ := e.store.Memberships(ctx, both.ID)
-	if len(ms) != 2 || ms[0].Role != models.RoleFinance || ms[1].Role != models.RoleFinance {
+	if ms, _ := e.store.Memberships(ctx, e.user.ID); len(ms) != 1 || ms[0].Role != models.RoleFinance {
 		t.Errorf("a refused update changed memberships: %+v", ms)
-	}
-	if resp, _ := mgr.post(bothPath+"/disable", url.Values{"csrf": {mgr.csrf}}); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("disable a person who also works elsewhere = %d, want 403", resp.StatusCode)
 	}
 	// Creating on a mid they do not manage: refused, nobody created.
 	n := userCount(t, e)
@@ -197,13 +210,13 @@ func TestManagerCannotSeeOrEditOutsideTheirMids(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity || userCount(t, e) != n {
 		t.Errorf("manager creating an owner = %d", resp.StatusCode)
 	}
-	// Within their mid, the change goes through and keeps the other mid.
-	resp, _ = mgr.post(bothPath, url.Values{"csrf": {mgr.csrf}, "name": {"Both"}, "role_mch35000": {"support"}, "cap_mch35000": {"500"}})
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != bothPath+"?done=person_saved" {
+	// Within their mid, the change goes through.
+	resp, _ = mgr.post(finPath, url.Values{"csrf": {mgr.csrf}, "name": {"Fin"}, "role_mch35000": {"support"}, "cap_mch35000": {"500"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != finPath+"?done=person_saved" {
 		t.Fatalf("update = %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	ms, _ = e.store.Memberships(ctx, both.ID)
-	if len(ms) != 2 || ms[0].Role != models.RoleSupport || ms[1].Role != models.RoleFinance {
+	ms, _ = e.store.Memberships(ctx, e.user.ID)
+	if len(ms) != 1 || ms[0].Role != models.RoleSupport {
 		t.Errorf("memberships after the update = %+v", ms)
 	}
 	es := auditEntries(t, e, models.AuditRoleChange)
@@ -313,12 +326,12 @@ func enableTOTP(t *testing.T, e *testEnv, c *client, now time.Time) (string, []s
 		t.Fatalf("setup = %d, secret shown %v", resp.StatusCode, m != nil)
 	}
 	secret := strings.ReplaceAll(m[1], " ", "")
-	resp, body = c.post("/account/security/totp/confirm", url.Values{"csrf": {c.csrf}, "code": {"000000"}})
+	resp, body = c.post("/account/security/totp/confirm", url.Values{"csrf": {c.csrf}, "password": {testPassword}, "code": {"000000"}})
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `data-testid="totp-error"`) || !strings.Contains(body, m[1]) {
 		t.Errorf("wrong first code = %d, want 422 with the same secret and an error", resp.StatusCode)
 	}
 	code, _ := totp.GenerateCode(secret, now)
-	resp, body = c.post("/account/security/totp/confirm", url.Values{"csrf": {c.csrf}, "code": {code}})
+	resp, body = c.post("/account/security/totp/confirm", url.Values{"csrf": {c.csrf}, "password": {testPassword}, "code": {code}})
 	codes := recoveryRe.FindAllStringSubmatch(body, -1)
 	if resp.StatusCode != http.StatusOK || len(codes) != models.RecoveryCodeCount {
 		t.Fatalf("confirm = %d with %d recovery codes", resp.StatusCode, len(codes))
@@ -502,7 +515,7 @@ func TestSecurityPageRevokesSessions(t *testing.T) {
 // TestCatalogsComplete's scanner).
 func TestPeopleCatalogsCoverRuntimeIDs(t *testing.T) {
 	ids := []string{"done.person_saved", "done.person_disabled", "done.person_enabled", "done.session_revoked",
-		"done.sessions_revoked", "done.totp_disabled", "people.edit", "people.created", "people.reset_done",
+		"done.sessions_revoked", "done.totp_disabled", "done.totp_reset", "people.edit", "people.created", "people.reset_done",
 		"security.title", "security.setup_title", "security.codes_title", "login2fa.title"}
 	for _, r := range models.InputReasons {
 		ids = append(ids, "input."+r)

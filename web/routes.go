@@ -54,6 +54,7 @@ func routes(r *router, h *handlers.Handler) {
 	r.global(fiber.MethodPost, "/people/:id/disable", models.ActManagePeople, h.PersonDisable)
 	r.global(fiber.MethodPost, "/people/:id/enable", models.ActManagePeople, h.PersonEnable)
 	r.global(fiber.MethodPost, "/people/:id/password", models.ActManagePeople, h.PersonPasswordReset)
+	r.global(fiber.MethodPost, "/people/:id/totp/reset", models.ActManagePeople, h.PersonTOTPReset)
 
 	// One mid (/m/{mid}/...) or every mid the person may see (/m/all/...)
 	r.mid(fiber.MethodGet, "/m/:mid", models.ActView, allowAll, h.DashboardShow)

@@ -23,6 +23,14 @@ const peopleSecretKey = "e2e people secret key, at least 32 characters long"
 // pages are tested on their own).
 func peopleApp(t *testing.T, mids ...string) *runningApp {
 	t.Helper()
+	app, _ := peopleAppDSN(t, mids...)
+	return app
+}
+
+// peopleAppDSN is peopleApp, also returning the database's DSN for tests
+// that set people up directly.
+func peopleAppDSN(t *testing.T, mids ...string) (*runningApp, string) {
+	t.Helper()
 	dsn := pgtest.NewDatabase(t)
 	app := startApp(t, map[string]string{"DATABASE_URL": dsn, "SECRET_KEY": peopleSecretKey})
 	store, err := models.Open(context.Background(), dsn, nil)
@@ -38,7 +46,7 @@ func peopleApp(t *testing.T, mids ...string) *runningApp {
 	if _, err := store.SaveAccount(context.Background(), 0, in); err != nil {
 		t.Fatal(err)
 	}
-	return app
+	return app, dsn
 }
 
 // peopleSignIn signs in with a one-time password and replaces it.
@@ -201,7 +209,14 @@ func TestE2ETwoFactorSignIn(t *testing.T) {
 	shoot(t, page, "security-totp-setup")
 	code, err := totp.GenerateCode(secret, time.Now())
 	must(t, err)
+	// Turning it on needs the password: a wrong one is said so, and the
+	// same code still works with the right one.
 	must(t, page.GetByTestId("totp-code").Fill(code))
+	must(t, page.GetByTestId("totp-password").Fill("not my password"))
+	must(t, page.GetByTestId("totp-confirm").Click())
+	expectVisible(t, page.GetByTestId("totp-password-error"))
+	must(t, page.GetByTestId("totp-code").Fill(code))
+	must(t, page.GetByTestId("totp-password").Fill(pw))
 	must(t, page.GetByTestId("totp-confirm").Click())
 	expectVisible(t, page.GetByTestId("totp-enabled"))
 	codes, err := page.GetByTestId("recovery-code").AllTextContents()

@@ -1,0 +1,46 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ksherdash/ksherdash/models"
+)
+
+// personTOTPResetter is the store method the reset needs. It is declared
+// here, next to its only caller, rather than in Store (handler.go).
+type personTOTPResetter interface {
+	ResetPersonTOTP(ctx context.Context, actor *models.User, id int64) (*models.Person, error)
+}
+
+var _ personTOTPResetter = (*models.Store)(nil)
+
+// PersonTOTPReset handles POST /people/:id/totp/reset: turns off the
+// person's two-factor sign-in (secret and recovery codes deleted) and ends
+// every session of theirs; they sign in next with their password alone.
+// Who may do it is models.MayManage, like every change to a person.
+func (h *Handler) PersonTOTPReset(c *fiber.Ctx) error {
+	id, err := personID(c)
+	if err != nil {
+		return err
+	}
+	st, ok := h.store.(personTOTPResetter)
+	if !ok {
+		return errors.New("handlers: the store cannot reset two-factor sign-in")
+	}
+	v := ViewerOf(c)
+	p, err := st.ResetPersonTOTP(c.UserContext(), v.User, id)
+	if bad := models.AsInvalidInput(err); bad != nil {
+		return h.personFormError(c, id, nil, bad)
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.auditPerson(c, models.AuditTOTPReset, p, nil); err != nil {
+		return err
+	}
+	h.log.Info("Two-factor sign-in reset.", "request_id", RequestID(c), "user_id", id, "by", v.User.ID)
+	return redirectAfterPost(c, personPath(id)+"?done=totp_reset")
+}
