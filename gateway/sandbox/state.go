@@ -195,8 +195,8 @@ func loadState(path string) (*state, error) {
 	return st, nil
 }
 
-// save writes the whole state (caller holds s.mu): a temp file in the same
-// folder, then rename, so a crash never leaves half a file.
+// save writes the whole state (caller holds s.mu): a synced temp file in the
+// same folder, then rename, so a crash never leaves half a file.
 func (s *Sandbox) save() {
 	if s.cfg.StateFile == "" {
 		return
@@ -221,6 +221,13 @@ func writeState(path string, st *state) error {
 	}
 	tmp := f.Name()
 	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("sandbox: write state: %w", err)
+	}
+	// Sync before the rename, so that after a power loss the name points at
+	// either the old state or the whole new one, never at an empty file.
+	if err := f.Sync(); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("sandbox: write state: %w", err)
