@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -70,8 +71,22 @@ func (h *Handler) DriftResyncAll(c *fiber.Ctx) error {
 	return redirectAfterPost(c, driftResultURL(sc, older, res))
 }
 
+// DriftStore is what a re-sync records besides the order cache's own
+// writes.
+type DriftStore interface {
+	ConfirmPaid(ctx context.Context, orderID, amount int64, currency string) (bool, error)
+	RecordDrift(ctx context.Context, orderID int64, reported, source string) error
+}
+
+var _ DriftStore = (*models.Store)(nil)
+
+// drift returns the store as a DriftStore. web always builds the Handler
+// over a *models.Store, which implements it (checked above).
+func (h *Handler) drift() DriftStore { return h.store.(DriftStore) }
+
 // resync refreshes orders through the order cache's refresh (forced: final
-// states too), a few at a time, and counts what happened.
+// states too), a few at a time, and counts what happened. Then it settles
+// what Ksher's own answer says (settleResync).
 func (h *Handler) resync(ctx context.Context, orders []*models.Order) views.DriftResult {
 	var mu sync.Mutex
 	var res views.DriftResult
@@ -82,7 +97,11 @@ func (h *Handler) resync(ctx context.Context, orders []*models.Order) views.Drif
 		go func() {
 			defer wg.Done()
 			for o := range work {
-				after, up := h.refreshOrder(ctx, o, true)
+				after, answer, up := h.resyncOrder(ctx, o)
+				confirmed := false
+				if up.Err == nil && up.Called {
+					confirmed = h.settleResync(ctx, o, after, answer)
+				}
 				mu.Lock()
 				switch {
 				case up.Err != nil:
@@ -93,6 +112,9 @@ func (h *Handler) resync(ctx context.Context, orders []*models.Order) views.Drif
 					res.Asked++
 					if after.Status != o.Status || after.Refunded != o.Refunded {
 						res.Changed++
+					}
+					if confirmed {
+						res.Confirmed++
 					}
 				}
 				mu.Unlock()
@@ -107,12 +129,87 @@ func (h *Handler) resync(ctx context.Context, orders []*models.Order) views.Drif
 	return res
 }
 
+// settleResync acts on what Ksher said about o (answer; nil when it did not
+// know the order), now that the cache holds after, and reports whether it
+// confirmed o paid:
+//
+//   - Paid, with the amount (and currency, when Ksher names one) the cache
+//     held, for a paid order no notification told us about: recorded
+//     (ConfirmPaid), so the order leaves "Paid, but no notification". An
+//     answer from the client's 10-second memory is not a new word from
+//     Ksher and confirms nothing.
+//   - A state the cache refused, i.e. one that would reopen a final state
+//     (Ksher says pending about an order cached paid): recorded as a
+//     disagreement found by the re-sync. The cache keeps its state (as for
+//     any answer), and the order stays unconfirmed. A state the cache took
+//     is recorded by the database already.
+func (h *Handler) settleResync(ctx context.Context, o, after *models.Order, answer *models.OrderUpdate) bool {
+	if answer == nil || answer.Status == "" {
+		return false
+	}
+	if models.IsFinal(after.Status) && !models.IsFinal(answer.Status) {
+		if err := h.drift().RecordDrift(ctx, after.ID, answer.Status, models.DriftResync); err != nil {
+			h.log.Warn("Cannot record a disagreement found by a re-sync.", "order_id", after.ID, slogErr(err))
+		}
+		return false
+	}
+	if o.Status != models.StatusPaid || o.NotifiedAt != nil || !answer.Checked || answer.Status != models.StatusPaid ||
+		answer.Amount != o.Amount || (answer.Currency != "" && answer.Currency != o.Currency) {
+		return false
+	}
+	ok, err := h.drift().ConfirmPaid(ctx, o.ID, o.Amount, o.Currency)
+	if err != nil {
+		h.log.Warn("Cannot record that Ksher confirmed an order paid.", "order_id", o.ID, slogErr(err))
+		return false
+	}
+	return ok
+}
+
+// resyncOrder is the refresh button for one order (refreshOrder, forced)
+// that also hands back what Ksher said: the cache alone cannot tell, since
+// it keeps a final state against an answer that would reopen it (a paid
+// order stays paid whether Ksher said paid or pending). refreshOrder runs
+// unchanged over the same store, whose Upstream keeps a copy of the answer
+// it stores. answer is nil when Ksher was not asked, did not answer or did
+// not know the order.
+func (h *Handler) resyncOrder(ctx context.Context, o *models.Order) (*models.Order, *models.OrderUpdate, UpstreamNote) {
+	store, ok := h.store.(*models.Store)
+	if !ok {
+		after, up := h.refreshOrder(ctx, o, true)
+		return after, nil, up
+	}
+	tap := &answerTap{Store: store}
+	th := *h
+	th.store = tap
+	after, up := th.refreshOrder(ctx, o, true)
+	return after, tap.answer, up
+}
+
+// answerTap is the store as refreshOrder sees it during a re-sync.
+type answerTap struct {
+	*models.Store
+	answer *models.OrderUpdate
+}
+
+// Upstream is models.Store.Upstream, keeping the answer call returns.
+func (t *answerTap) Upstream(ctx context.Context, key string, minGap time.Duration,
+	call func(ctx context.Context) ([]models.OrderUpdate, bool, error)) (models.UpstreamResult, error) {
+	return t.Store.Upstream(ctx, key, minGap, func(ctx context.Context) ([]models.OrderUpdate, bool, error) {
+		us, found, err := call(ctx)
+		if err == nil && found && len(us) == 1 {
+			u := us[0]
+			t.answer = &u
+		}
+		return us, found, err
+	})
+}
+
 func resyncDetails(r views.DriftResult) map[string]any {
-	return map[string]any{"asked": r.Asked, "skipped": r.Skipped, "changed": r.Changed, "failed": r.Failed}
+	return map[string]any{"asked": r.Asked, "skipped": r.Skipped, "changed": r.Changed, "confirmed": r.Confirmed, "failed": r.Failed}
 }
 
 func driftResultURL(sc *Scope, older int, r views.DriftResult) string {
 	q := url.Values{"older": {strconv.Itoa(older)}, "asked": {strconv.Itoa(r.Asked)}, "skipped": {strconv.Itoa(r.Skipped)},
-		"changed": {strconv.Itoa(r.Changed)}, "failed": {strconv.Itoa(r.Failed)}}
+		"changed": {strconv.Itoa(r.Changed)}, "confirmed": {strconv.Itoa(r.Confirmed)}, "failed": {strconv.Itoa(r.Failed)}}
 	return "/m/" + sc.Mid + "/drift?" + q.Encode()
 }

@@ -16,9 +16,10 @@ import (
 const driftListLimit = 50
 
 // DriftShow handles GET /m/:mid/drift: orders whose cached state Ksher
-// contradicted on a re-check, paid orders no notification told us about,
-// and orders still open after ?older= minutes (default 30), each with a
-// re-sync button, and one for all of them.
+// contradicted on a re-check, paid orders no notification told us about
+// (until a re-sync hears Ksher confirm them), and orders still open after
+// ?older= minutes (default 30), each with a re-sync button, and one for all
+// of them.
 func (h *Handler) DriftShow(c *fiber.Ctx) error {
 	sc := ScopeOf(c)
 	older := driftOlder(c)
@@ -47,7 +48,8 @@ func (h *Handler) DriftShow(c *fiber.Ctx) error {
 	}
 	if c.Query("asked") != "" {
 		num := func(k string) int { n, _ := strconv.Atoi(c.Query(k)); return max(n, 0) }
-		vm.Result = &views.DriftResult{Asked: num("asked"), Skipped: num("skipped"), Changed: num("changed"), Failed: num("failed")}
+		vm.Result = &views.DriftResult{Asked: num("asked"), Skipped: num("skipped"), Changed: num("changed"),
+			Confirmed: num("confirmed"), Failed: num("failed")}
 	}
 	return render(c, fiber.StatusOK, views.DriftPage(h.layout(c, "drift.title"), vm))
 }

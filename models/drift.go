@@ -2,7 +2,10 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -76,7 +79,7 @@ type DriftRow struct {
 type DriftReport struct {
 	Disagreements      []DriftRow
 	DisagreementsTotal int64
-	Unnotified         []Order // paid, created within Since, and no notification ever said so
+	Unnotified         []Order // paid, created within Since, no notification ever said so, and no re-sync confirmed it (ConfirmPaid)
 	UnnotifiedTotal    int64
 	Open               []Order // not final and older than OpenTooLong
 	OpenTotal          int64
@@ -150,7 +153,10 @@ func (s *Store) DriftReport(ctx context.Context, f DriftFilter) (*DriftReport, e
 		}
 	}
 
-	uq := db.Model(&Order{}).Where("mid IN ? AND status = ? AND notified_at IS NULL AND created_at > ?", f.Mids, StatusPaid, now.Add(-f.Since))
+	// Served by the partial index orders_paid_unnotified_idx (0008), whose
+	// predicate is exactly the first three conditions.
+	uq := db.Model(&Order{}).Where("mid IN ? AND status = ? AND notified_at IS NULL AND paid_confirmed_at IS NULL AND created_at > ?",
+		f.Mids, StatusPaid, now.Add(-f.Since))
 	if err := uq.Count(&r.UnnotifiedTotal).Error; err != nil {
 		return nil, fmt.Errorf("store: unnotified: %w", err)
 	}
@@ -167,4 +173,58 @@ func (s *Store) DriftReport(ctx context.Context, f DriftFilter) (*DriftReport, e
 		return nil, fmt.Errorf("store: open orders: %w", err)
 	}
 	return r, nil
+}
+
+// ConfirmPaid records that Ksher, asked again from the drift page, said
+// order id is paid with amount in currency: the order leaves the "paid, but
+// no notification" list (orders.paid_confirmed_at). The notification is
+// still missing and notified_at stays empty. Nothing is recorded, and false
+// returned, unless the cached order is paid with that very amount and
+// currency now; a later confirmation keeps the first one's time.
+func (s *Store) ConfirmPaid(ctx context.Context, orderID, amount int64, currency string) (bool, error) {
+	res := s.db.WithContext(ctx).Exec(`UPDATE orders SET paid_confirmed_at = ?
+		WHERE id = ? AND status = ? AND amount = ? AND currency = ? AND paid_confirmed_at IS NULL`,
+		s.now(), orderID, StatusPaid, amount, currency)
+	if res.Error != nil {
+		return false, fmt.Errorf("store: confirm paid %d: %w", orderID, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// PaidConfirmedAt returns when a re-sync confirmed order id paid
+// (ConfirmPaid), or nil; ENOTFOUND for no such order.
+func (s *Store) PaidConfirmedAt(ctx context.Context, orderID int64) (*time.Time, error) {
+	var at *time.Time
+	err := s.db.WithContext(ctx).Raw("SELECT paid_confirmed_at FROM orders WHERE id = ?", orderID).Row().Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENOTFOUND, "Order not found.")
+	}
+	return at, err
+}
+
+// OrderKey names a cached order.
+type OrderKey struct {
+	Mid        string
+	MchOrderNo string
+}
+
+// MarkSeededNotified records, for those of keys cached from the sandbox's
+// history (source "seed") with a payment time and no notification yet, that
+// Ksher's notification came when the order was paid. It returns how many
+// orders it marked. Keys are matched by the (mid, mch_order_no) index.
+func (s *Store) MarkSeededNotified(ctx context.Context, keys []OrderKey) (int64, error) {
+	var n int64
+	for chunk := range slices.Chunk(keys, 1000) {
+		pairs := make([][]any, len(chunk))
+		for i, k := range chunk {
+			pairs[i] = []any{k.Mid, k.MchOrderNo}
+		}
+		res := s.db.WithContext(ctx).Exec(`UPDATE orders SET notified_at = paid_at
+			WHERE (mid, mch_order_no) IN ? AND source = 'seed' AND paid_at IS NOT NULL AND notified_at IS NULL`, pairs)
+		if res.Error != nil {
+			return n, fmt.Errorf("store: mark seeded orders notified: %w", res.Error)
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
 }

@@ -16,6 +16,18 @@ import (
 // cached already is left alone, so it is idempotent, and after the first
 // start it reads one column per mid and writes nothing. Demo data only: a
 // failure is logged, not fatal.
+//
+// The seeded history is made to look like real history, where Ksher's
+// notification told us about each payment: the sandbox's seed does not
+// model delivery at all (seeded orders send no notifications, and none is
+// ever lost), so every seeded paid order counts as notified at its paid
+// time. Otherwise about a hundred of them would fill the drift page's "Paid,
+// but no notification" on a fresh demo, none of them a real case. We keep
+// none deliberately un-notified: any would be drift the simulated Ksher
+// never caused. The demo's real cases come from live orders (a payment
+// whose notification cannot reach us; the sandbox's faults), whose delivery
+// the sandbox does model. Orders seeded by an earlier version are marked
+// too (those that are still unmarked; a no-op afterwards).
 func seedOrderCache(ctx context.Context, store *models.Store, sb *sandbox.Sandbox, log *slog.Logger) {
 	start := time.Now()
 	mids, err := store.AllMids(ctx)
@@ -29,11 +41,15 @@ func seedOrderCache(ctx context.Context, store *models.Store, sb *sandbox.Sandbo
 		accountOf[m.Mid] = m.AccountID
 	}
 	var updates []models.OrderUpdate
+	var notified []models.OrderKey
 	for _, o := range sb.Orders() {
 		mid := o.Merchant
 		accountID, ok := accountOf[mid]
 		if !ok || o.Kind == "payout" {
 			continue
+		}
+		if o.Seeded && !o.PaidAt.IsZero() {
+			notified = append(notified, models.OrderKey{Mid: mid, MchOrderNo: o.MchOrderNo})
 		}
 		if cached[mid] == nil {
 			if cached[mid], err = store.CachedOrderNos(ctx, mid); err != nil {
@@ -46,15 +62,22 @@ func seedOrderCache(ctx context.Context, store *models.Store, sb *sandbox.Sandbo
 		}
 		updates = append(updates, seedUpdate(accountID, &o))
 	}
-	if len(updates) == 0 {
+	if len(updates) > 0 {
+		n, err := store.UpsertOrders(ctx, updates)
+		if err != nil {
+			log.Warn("Cannot seed the order cache.", slog.Any("error", err))
+			return
+		}
+		log.Info("Order cache seeded from the sandbox.", "orders", n, "ms", time.Since(start).Milliseconds())
+	}
+	if len(notified) == 0 {
 		return
 	}
-	n, err := store.UpsertOrders(ctx, updates)
-	if err != nil {
-		log.Warn("Cannot seed the order cache.", slog.Any("error", err))
-		return
+	if n, err := store.MarkSeededNotified(ctx, notified); err != nil {
+		log.Warn("Cannot mark the seeded orders as notified.", slog.Any("error", err))
+	} else if n > 0 {
+		log.Info("Seeded paid orders marked as notified when paid.", "orders", n)
 	}
-	log.Info("Order cache seeded from the sandbox.", "orders", n, "ms", time.Since(start).Milliseconds())
 }
 
 // seedUpdate maps a sandbox order to what Ksher would have told us about
