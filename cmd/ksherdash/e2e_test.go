@@ -92,7 +92,7 @@ func TestE2ELanguage(t *testing.T) {
 	if txt != "เข้าสู่ระบบ" {
 		t.Errorf("button = %q, want Thai", txt)
 	}
-	must(t, page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "English"}).Click())
+	must(t, page.GetByRole("button", playwright.PageGetByRoleOptions{Name: "English"}).Click())
 	expectURL(t, page, `/login$`)
 	txt, err = page.GetByTestId("login-submit").TextContent()
 	must(t, err)
