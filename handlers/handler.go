@@ -99,6 +99,7 @@ func New(log *slog.Logger, store Store, tr Translators, cfg Config, gw *Gateways
 // Keys of request-scoped values in fiber.Ctx.Locals, set by web's middleware.
 const (
 	LocalRequestID = "request_id"
+	LocalClientIP  = "client_ip" // see ClientIP
 	LocalCSRF      = "csrf"
 	LocalViewer    = "viewer"
 )

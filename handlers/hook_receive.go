@@ -35,7 +35,7 @@ type hookRefusal struct {
 // hookRecord starts the record of a received notification, before anything
 // in it is trusted.
 func hookRecord(c *fiber.Ctx, api string) *models.Notification {
-	return &models.Notification{APIKind: api, Method: c.Method(), URL: storable(c.Request().RequestURI(), 4096), RemoteIP: c.IP()}
+	return &models.Notification{APIKind: api, Method: c.Method(), URL: storable(c.Request().RequestURI(), 4096), RemoteIP: ClientIP(c)}
 }
 
 // storable makes received bytes fit a text column: valid UTF-8, no NUL,

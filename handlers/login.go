@@ -23,7 +23,7 @@ func (h *Handler) LoginShow(c *fiber.Ctx) error {
 // starts a session and sets its cookie.
 func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 	email, next := c.FormValue("email"), safeNext(c.FormValue("next"))
-	u, err := h.store.Authenticate(c.UserContext(), email, c.FormValue("password"), c.IP(), h.cfg.Logins)
+	u, err := h.store.Authenticate(c.UserContext(), email, c.FormValue("password"), ClientIP(c), h.cfg.Logins)
 	if err != nil {
 		vm := views.LoginVM{Email: email, Next: next, Error: h.T(c, "login.error.credentials")}
 		status := fiber.StatusUnauthorized
@@ -33,7 +33,7 @@ func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 		case models.ErrorCode(err) != models.EUNAUTHORIZED:
 			return err
 		}
-		h.log.Info("Sign-in refused.", "request_id", RequestID(c), "ip", c.IP(), "throttled", status == fiber.StatusTooManyRequests)
+		h.log.Info("Sign-in refused.", "request_id", RequestID(c), "ip", ClientIP(c), "throttled", status == fiber.StatusTooManyRequests)
 		who := actor(c)
 		// What was typed as the email is recorded only when it looks like
 		// one: people sometimes type their password into the wrong field.
@@ -58,7 +58,7 @@ func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 // startSession signs u in: a new session, its cookie, the audit entry, and
 // on to the password page (one-time password) or next.
 func (h *Handler) startSession(c *fiber.Ctx, u *models.User, next string, details map[string]any) error {
-	token, _, err := h.store.CreateSession(c.UserContext(), u.ID, c.IP(), c.Get(fiber.HeaderUserAgent), h.cfg.Sessions)
+	token, _, err := h.store.CreateSession(c.UserContext(), u.ID, ClientIP(c), c.Get(fiber.HeaderUserAgent), h.cfg.Sessions)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func (h *Handler) LoginTwoFactorCreate(c *fiber.Ctx) error {
 		return expired()
 	}
 	pending := u
-	u, method, err := h.store.VerifySecondFactor(c.UserContext(), id, c.FormValue("code"), c.IP(), h.cfg.Logins)
+	u, method, err := h.store.VerifySecondFactor(c.UserContext(), id, c.FormValue("code"), ClientIP(c), h.cfg.Logins)
 	if err != nil {
 		status, msg := fiber.StatusUnauthorized, h.T(c, "login2fa.wrong")
 		switch {
@@ -97,7 +97,7 @@ func (h *Handler) LoginTwoFactorCreate(c *fiber.Ctx) error {
 		case models.AsInvalidInput(err) == nil:
 			return err
 		}
-		h.log.Info("Second factor refused.", "request_id", RequestID(c), "ip", c.IP(), "user_id", id,
+		h.log.Info("Second factor refused.", "request_id", RequestID(c), "ip", ClientIP(c), "user_id", id,
 			"throttled", status == fiber.StatusTooManyRequests)
 		who := actor(c)
 		who.UserID, who.Email = pending.ID, pending.Email

@@ -23,7 +23,7 @@ func (h *Handler) PasswordUpdate(c *fiber.Ctx) error {
 	// The current password is checked like a sign-in (throttled and
 	// recorded), so a session left open is no way to guess it.
 	status := fiber.StatusUnprocessableEntity
-	if _, err := h.store.Authenticate(c.UserContext(), v.User.Email, cur, c.IP(), h.cfg.Logins); err != nil {
+	if _, err := h.store.Authenticate(c.UserContext(), v.User.Email, cur, ClientIP(c), h.cfg.Logins); err != nil {
 		switch {
 		case models.IsThrottled(err):
 			status, errs["current"] = fiber.StatusTooManyRequests, h.T(c, "login.error.throttled")

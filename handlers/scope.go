@@ -39,7 +39,7 @@ func (s *Scope) Mids() []string {
 
 // actor is who does what, for the audit log.
 func actor(c *fiber.Ctx) models.Actor {
-	a := models.Actor{IP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent)}
+	a := models.Actor{IP: ClientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)}
 	if v := ViewerOf(c); v != nil {
 		a.UserID, a.Email = v.User.ID, v.User.Email
 	}

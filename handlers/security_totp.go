@@ -68,7 +68,7 @@ func (h *Handler) SecurityTOTPConfirm(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	// The password is checked like a sign-in (throttled and recorded), as
 	// on the password page, so an open session is no way to turn it on.
-	if _, err := h.store.Authenticate(ctx, v.User.Email, c.FormValue("password"), c.IP(), h.cfg.Logins); err != nil {
+	if _, err := h.store.Authenticate(ctx, v.User.Email, c.FormValue("password"), ClientIP(c), h.cfg.Logins); err != nil {
 		switch {
 		case models.IsThrottled(err):
 			return h.renderPendingTOTP(c, fiber.StatusTooManyRequests, views.TOTPSetupVM{FormError: h.T(c, "login.error.throttled")})
@@ -102,7 +102,7 @@ func (h *Handler) SecurityTOTPConfirm(c *fiber.Ctx) error {
 // like sign-ins. Every other session of the person ends (this one stays).
 func (h *Handler) SecurityTOTPDisable(c *fiber.Ctx) error {
 	v := ViewerOf(c)
-	err := h.store.DisableTOTP(c.UserContext(), v.User.ID, c.FormValue("password"), c.FormValue("code"), c.IP(), h.cfg.Logins)
+	err := h.store.DisableTOTP(c.UserContext(), v.User.ID, c.FormValue("password"), c.FormValue("code"), ClientIP(c), h.cfg.Logins)
 	if bad, throttled := models.AsInvalidInput(err), models.IsThrottled(err); bad != nil || throttled {
 		vm, verr := h.securityVM(c)
 		if verr != nil {

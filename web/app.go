@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -47,6 +48,10 @@ type Config struct {
 	Sessions       models.SessionPolicy
 	Logins         models.LoginPolicy
 	RequestTimeout time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (TRUSTED_PROXIES; see handlers.ResolveClientIP). Empty: none,
+	// the TCP peer is the client.
+	TrustedProxies []netip.Prefix
 	// ExposeAuthz makes authorize mark requests it let through with the
 	// header X-Ksd-Authz: ok. Tests only: the route x role matrix test tells
 	// "refused by the permission check" from "refused by the handler".
@@ -87,6 +92,7 @@ func New(d Deps) (*fiber.App, error) {
 		https:         d.Config.HTTPS,
 		timeout:       d.Config.RequestTimeout,
 		exposeAuthz:   d.Config.ExposeAuthz,
+		proxies:       d.Config.TrustedProxies,
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "ksherdash",
@@ -96,9 +102,11 @@ func New(d Deps) (*fiber.App, error) {
 		WriteTimeout:          5 * time.Minute, // large exports stream for a while
 		IdleTimeout:           2 * time.Minute,
 		BodyLimit:             4 << 20,
-		ProxyHeader:           "",
+		// Not Fiber's ProxyHeader: its c.IP() takes the leftmost
+		// X-Forwarded-For entry, which the client writes. handlers.ClientIP.
+		ProxyHeader: "",
 	})
-	app.Use(m.requestID, m.accessLog, m.securityHeaders)
+	app.Use(m.requestID, m.clientIP, m.accessLog, m.securityHeaders)
 
 	// Probes and static files come before sessions: they never touch them.
 	app.Get("/healthz", h.Healthz)
@@ -141,9 +149,10 @@ func RouteTable(app *fiber.App) []Rule {
 // dashboard: they are for the tests and the developer on this machine, so
 // only loopback clients reach them, and a browser only from this site (a
 // cross-site form could otherwise repoint the webhook: SSRF). Ksher's own
-// API paths stay open, like Ksher's.
+// API paths stay open, like Ksher's. The client, not the TCP peer: behind a
+// reverse proxy on this machine every peer is loopback.
 func (m *middleware) sandboxControl(c *fiber.Ctx) error {
-	if ip := net.ParseIP(c.IP()); ip == nil || !ip.IsLoopback() {
+	if ip, err := netip.ParseAddr(handlers.ClientIP(c)); err != nil || !ip.IsLoopback() {
 		return fiber.ErrNotFound
 	}
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead && !m.sameOrigin(c) {

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -30,6 +31,7 @@ type middleware struct {
 	https         bool
 	timeout       time.Duration
 	exposeAuthz   bool
+	proxies       []netip.Prefix // TRUSTED_PROXIES
 }
 
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9-]{8,64}$`)
@@ -44,6 +46,13 @@ func (m *middleware) requestID(c *fiber.Ctx) error {
 	}
 	c.Locals(handlers.LocalRequestID, id)
 	c.Set(fiber.HeaderXRequestID, id)
+	return c.Next()
+}
+
+// clientIP works out, once, who the request comes from (handlers.ClientIP).
+func (m *middleware) clientIP(c *fiber.Ctx) error {
+	ip := handlers.ResolveClientIP(handlers.PeerIP(c), handlers.ForwardedFor(c), m.proxies)
+	c.Locals(handlers.LocalClientIP, ip.String())
 	return c.Next()
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -30,7 +31,8 @@ type Config struct {
 	OwnerEmail     string
 	Sandbox        string // auto | on | off
 	RequestTimeout time.Duration
-	SyncInterval   time.Duration // how often vip daily reports are pulled; 0 = off
+	SyncInterval   time.Duration  // how often vip daily reports are pulled; 0 = off
+	TrustedProxies []netip.Prefix // reverse proxies whose X-Forwarded-For is believed; none = trust nobody
 }
 
 // LogValue keeps secrets out of logs.
@@ -41,7 +43,8 @@ func (c Config) LogValue() slog.Value {
 	}
 	return slog.GroupValue(slog.String("database", db), slog.String("listen_addr", c.ListenAddr),
 		slog.String("data_dir", c.DataDir), slog.String("base_url", c.BaseURL), slog.String("secret_key", "[redacted]"),
-		slog.String("time_zone", c.TimeZone.String()), slog.String("sandbox", c.Sandbox))
+		slog.String("time_zone", c.TimeZone.String()), slog.String("sandbox", c.Sandbox),
+		slog.String("trusted_proxies", joinPrefixes(c.TrustedProxies)))
 }
 
 // ConfigError is a bad configuration value: main prints it as one line and
@@ -120,6 +123,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	default:
 		return nil, &ConfigError{"SANDBOX", "must be auto, on or off"}
 	}
+	if c.TrustedProxies, err = trustedProxies(getenv("TRUSTED_PROXIES")); err != nil {
+		return nil, err
+	}
 	if !strings.Contains(c.OwnerEmail, "@") {
 		return nil, &ConfigError{"OWNER_EMAIL", "must be an email address"}
 	}
@@ -146,6 +152,47 @@ func duration(getenv func(string) string, name string, def time.Duration) (time.
 		return 0, &ConfigError{name, fmt.Sprintf("%q is not a positive duration (e.g. 30m)", v)}
 	}
 	return d, nil
+}
+
+// trustedProxies parses TRUSTED_PROXIES: comma-separated addresses and
+// CIDR prefixes, IPv4 or IPv6; an address alone is a /32 or /128.
+func trustedProxies(v string) ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		var p netip.Prefix
+		var err error
+		if strings.Contains(s, "/") {
+			p, err = netip.ParsePrefix(s)
+		} else {
+			var a netip.Addr
+			if a, err = netip.ParseAddr(s); err == nil && a.Zone() != "" {
+				err = errors.New("zone")
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if err != nil {
+			return nil, &ConfigError{"TRUSTED_PROXIES", fmt.Sprintf("%q is not an IP address or CIDR prefix (e.g. 10.0.0.0/8,127.0.0.1)", s)}
+		}
+		// Client addresses are compared unmapped (handlers.ResolveClientIP):
+		// so is ::ffff:10.0.0.0/104.
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
+		ps = append(ps, p.Masked())
+	}
+	return ps, nil
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
 }
 
 // secret reads NAME or the file named by NAME_FILE.

@@ -197,7 +197,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	gateways := handlers.NewGateways(db.store, log)
 	app, err := web.New(web.Deps{Log: log, Store: db.store, Sandbox: httpHandler(sb), Gateways: gateways, Config: web.Config{
 		SecretKey: key, HTTPS: strings.HasPrefix(baseURL, "https://"), BaseURL: baseURL, Sandbox: sandboxOn,
-		Location: c.TimeZone, RequestTimeout: c.RequestTimeout,
+		Location: c.TimeZone, RequestTimeout: c.RequestTimeout, TrustedProxies: c.TrustedProxies,
 		Sessions: models.SessionPolicy{Idle: c.SessionIdle, Absolute: c.SessionMaxAge},
 		Logins:   models.DefaultLoginPolicy,
 	}})
