@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -78,11 +77,8 @@ type DriftStore interface {
 	RecordDrift(ctx context.Context, orderID int64, reported, source string) error
 }
 
-var _ DriftStore = (*models.Store)(nil)
-
-// drift returns the store as a DriftStore. web always builds the Handler
-// over a *models.Store, which implements it (checked above).
-func (h *Handler) drift() DriftStore { return h.store.(DriftStore) }
+// drift is the store's drift part (Store embeds DriftStore).
+func (h *Handler) drift() DriftStore { return h.store }
 
 // resync refreshes orders through the order cache's refresh (forced: final
 // states too), a few at a time, and counts what happened. Then it settles
@@ -97,10 +93,10 @@ func (h *Handler) resync(ctx context.Context, orders []*models.Order) views.Drif
 		go func() {
 			defer wg.Done()
 			for o := range work {
-				after, answer, up := h.resyncOrder(ctx, o)
+				after, up := h.refreshOrder(ctx, o, true)
 				confirmed := false
 				if up.Err == nil && up.Called {
-					confirmed = h.settleResync(ctx, o, after, answer)
+					confirmed = h.settleResync(ctx, o, after, up.Answer)
 				}
 				mu.Lock()
 				switch {
@@ -163,45 +159,6 @@ func (h *Handler) settleResync(ctx context.Context, o, after *models.Order, answ
 		return false
 	}
 	return ok
-}
-
-// resyncOrder is the refresh button for one order (refreshOrder, forced)
-// that also hands back what Ksher said: the cache alone cannot tell, since
-// it keeps a final state against an answer that would reopen it (a paid
-// order stays paid whether Ksher said paid or pending). refreshOrder runs
-// unchanged over the same store, whose Upstream keeps a copy of the answer
-// it stores. answer is nil when Ksher was not asked, did not answer or did
-// not know the order.
-func (h *Handler) resyncOrder(ctx context.Context, o *models.Order) (*models.Order, *models.OrderUpdate, UpstreamNote) {
-	store, ok := h.store.(*models.Store)
-	if !ok {
-		after, up := h.refreshOrder(ctx, o, true)
-		return after, nil, up
-	}
-	tap := &answerTap{Store: store}
-	th := *h
-	th.store = tap
-	after, up := th.refreshOrder(ctx, o, true)
-	return after, tap.answer, up
-}
-
-// answerTap is the store as refreshOrder sees it during a re-sync.
-type answerTap struct {
-	*models.Store
-	answer *models.OrderUpdate
-}
-
-// Upstream is models.Store.Upstream, keeping the answer call returns.
-func (t *answerTap) Upstream(ctx context.Context, key string, minGap time.Duration,
-	call func(ctx context.Context) ([]models.OrderUpdate, bool, error)) (models.UpstreamResult, error) {
-	return t.Store.Upstream(ctx, key, minGap, func(ctx context.Context) ([]models.OrderUpdate, bool, error) {
-		us, found, err := call(ctx)
-		if err == nil && found && len(us) == 1 {
-			u := us[0]
-			t.answer = &u
-		}
-		return us, found, err
-	})
 }
 
 func resyncDetails(r views.DriftResult) map[string]any {

@@ -35,6 +35,7 @@ type Store interface {
 	UpdatePerson(ctx context.Context, actor *models.User, id int64, in models.PersonInput) (*models.PersonChange, error)
 	SetPersonDisabled(ctx context.Context, actor *models.User, id int64, disabled bool) (*models.Person, error)
 	ResetPersonPassword(ctx context.Context, actor *models.User, id int64) (*models.Person, string, error)
+	ResetPersonTOTP(ctx context.Context, actor *models.User, id int64) (*models.Person, error)
 	// One's own sign-ins (models/security.go, models/totp.go).
 	FindUser(ctx context.Context, id int64) (*models.User, error)
 	LiveSessions(ctx context.Context, userID int64, p models.SessionPolicy) ([]models.Session, error)
@@ -52,7 +53,14 @@ type Store interface {
 	SaveAccount(ctx context.Context, id int64, in models.AccountInput) (*models.MerchantAccount, error)
 	AccountCredentials(a *models.MerchantAccount) (*models.Credentials, error)
 	AuditLog(ctx context.Context, f models.AuditFilter) ([]models.AuditEntry, error)
+	// Orders, operations and drift, declared next to their pages.
+	OrderStore
+	OperationsStore
+	DriftStore
 }
+
+// models.Store is the one Store.
+var _ Store = (*models.Store)(nil)
 
 // Translators gives the translator for a request's language.
 type Translators interface {

@@ -20,8 +20,5 @@ type OperationsStore interface {
 	Accounts(ctx context.Context) ([]models.MerchantAccount, error)
 }
 
-var _ OperationsStore = (*models.Store)(nil)
-
-// ops returns the store as an OperationsStore. web always builds the
-// Handler over a *models.Store, which implements it (checked above).
-func (h *Handler) ops() OperationsStore { return h.store.(OperationsStore) }
+// ops is the store's operations part (Store embeds OperationsStore).
+func (h *Handler) ops() OperationsStore { return h.store }

@@ -56,11 +56,8 @@ type OrderStore interface {
 	DeleteSavedView(ctx context.Context, userID, id int64) error
 }
 
-var _ OrderStore = (*models.Store)(nil)
-
-// orders returns the store as an OrderStore. web always builds the
-// Handler over a *models.Store, which implements it (checked above).
-func (h *Handler) orders() OrderStore { return h.store.(OrderStore) }
+// orders is the store's order part (Store embeds OrderStore).
+func (h *Handler) orders() OrderStore { return h.store }
 
 func orderKey(mid, mchOrderNo string) string { return "order:" + mid + ":" + mchOrderNo }
 func findKey(mid, id string) string          { return "find:" + mid + ":" + id }
@@ -266,6 +263,11 @@ type UpstreamNote struct {
 	Tried   []string      // the questions asked (lookupStep labels)
 	API     string        // the account's Ksher API (searches)
 	Err     error         // why there is no answer (gateway or configuration)
+	// Answer is what Ksher said about the order when this request asked it
+	// and it answered (refreshes). The cache may have kept a final state
+	// against it (a paid order stays paid when Ksher says pending), so it
+	// is the only record of Ksher's own word.
+	Answer *models.OrderUpdate
 }
 
 // NextAt is when Ksher may be asked again.
@@ -353,9 +355,14 @@ func (h *Handler) refreshOrder(ctx context.Context, o *models.Order, force bool)
 		if !u.Checked {
 			u.Summary += " · answered from the client's 10-second memory"
 		}
+		answer := *u
+		up.Answer = &answer
 		return []models.OrderUpdate{*u}, true, nil
 	})
 	up.Called, up.Found, up.At = res.Called, res.Found, res.CalledAt
+	if err != nil || callErr != nil {
+		up.Answer = nil // not stored, or no answer
+	}
 	if err != nil && callErr == nil {
 		up.Err = err // the store failed
 		return o, up

@@ -1,21 +1,10 @@
 package handlers
 
 import (
-	"context"
-	"errors"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ksherdash/ksherdash/models"
 )
-
-// personTOTPResetter is the store method the reset needs. It is declared
-// here, next to its only caller, rather than in Store (handler.go).
-type personTOTPResetter interface {
-	ResetPersonTOTP(ctx context.Context, actor *models.User, id int64) (*models.Person, error)
-}
-
-var _ personTOTPResetter = (*models.Store)(nil)
 
 // PersonTOTPReset handles POST /people/:id/totp/reset: turns off the
 // person's two-factor sign-in (secret and recovery codes deleted) and ends
@@ -26,12 +15,8 @@ func (h *Handler) PersonTOTPReset(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	st, ok := h.store.(personTOTPResetter)
-	if !ok {
-		return errors.New("handlers: the store cannot reset two-factor sign-in")
-	}
 	v := ViewerOf(c)
-	p, err := st.ResetPersonTOTP(c.UserContext(), v.User, id)
+	p, err := h.store.ResetPersonTOTP(c.UserContext(), v.User, id)
 	if bad := models.AsInvalidInput(err); bad != nil {
 		return h.personFormError(c, id, nil, bad)
 	}
