@@ -153,7 +153,7 @@ func (s *Store) DriftReport(ctx context.Context, f DriftFilter) (*DriftReport, e
 		}
 	}
 
-	// Served by the partial index orders_paid_unnotified_idx (0008), whose
+	// Served by the partial index orders_paid_unconfirmed_idx (0009), whose
 	// predicate is exactly the first three conditions.
 	uq := db.Model(&Order{}).Where("mid IN ? AND status = ? AND notified_at IS NULL AND paid_confirmed_at IS NULL AND created_at > ?",
 		f.Mids, StatusPaid, now.Add(-f.Since))

@@ -160,7 +160,7 @@ func TestMarkSeededNotified(t *testing.T) {
 }
 
 // "Paid, but no notification" and its count read the partial index only
-// (orders_paid_unnotified_idx): at millions of orders, nearly all notified,
+// (orders_paid_unconfirmed_idx): at millions of orders, nearly all notified,
 // the list must not walk the mid's paid history.
 func TestDriftUnnotifiedUsesItsIndex(t *testing.T) {
 	ctx := context.Background()
@@ -199,8 +199,8 @@ ANALYZE orders;`, a.ID)); err != nil {
 			t.Fatal(err)
 		}
 		text := strings.Join(plan, "\n")
-		if !regexp.MustCompile(`Index (Only )?Scan .*orders_paid_unnotified_idx`).MatchString(text) || strings.Contains(text, "Filter:") {
-			t.Errorf("the plan of %s does not read orders_paid_unnotified_idx alone:\n%s", q, text)
+		if !regexp.MustCompile(`Index (Only )?Scan .*orders_paid_unconfirmed_idx`).MatchString(text) || strings.Contains(text, "Filter:") {
+			t.Errorf("the plan of %s does not read orders_paid_unconfirmed_idx alone:\n%s", q, text)
 		}
 	}
 }
