@@ -19,10 +19,12 @@ type UpstreamResult struct {
 
 // UpstreamLease is how long a caller may hold the right to ask Ksher about a
 // key before another caller may take it over (a replica that died during the
-// call). Gateway calls end well before it (their timeout is a few seconds),
-// and it is longer than Ksher's 10-second gap, so a takeover never asks Ksher
-// sooner than the gap after the dead caller's query.
-const UpstreamLease = 30 * time.Second
+// call). The call itself is cut off minGap before the lease ends (a vip
+// search asks up to five order kinds, 8 s each), so a takeover never asks
+// Ksher sooner than minGap after the last query of the caller before it.
+// Lease times come from the replica's clock, like the gap's: replicas are
+// expected to keep their clocks in sync (NTP), far within these margins.
+const UpstreamLease = 60 * time.Second
 
 // Waiting for the caller in flight: first look again soon (most Ksher answers
 // take tens of milliseconds), then back off.
@@ -51,7 +53,9 @@ func (s *Store) Upstream(ctx context.Context, key string, minGap time.Duration,
 		}
 		got, err := s.takeLease(ctx, key, holder)
 		if err != nil {
-			return UpstreamResult{}, err
+			// The lease may have been taken even so (the answer was lost
+			// when ctx ended): give it back, or callers wait out the lease.
+			return UpstreamResult{}, errors.Join(err, s.releaseLease(context.WithoutCancel(ctx), key, holder))
 		}
 		if got {
 			break
@@ -71,11 +75,19 @@ func (s *Store) Upstream(ctx context.Context, key string, minGap time.Duration,
 	}
 	finished := false
 	defer func() {
-		if !finished { // call panicked: let the next caller in at once
-			_ = s.releaseLease(context.WithoutCancel(ctx), key, holder)
+		if !finished { // call panicked: Ksher may have been asked; record it and let the next caller in
+			bg := context.WithoutCancel(ctx)
+			_ = s.recordCall(bg, key, s.now())
+			_ = s.releaseLease(bg, key, holder)
 		}
 	}()
-	updates, found, callErr := call(ctx)
+	callCtx := ctx
+	if minGap < UpstreamLease {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeout(ctx, UpstreamLease-minGap)
+		defer cancel()
+	}
+	updates, found, callErr := call(callCtx)
 	// Ksher counts the query when it receives it, at some time before its
 	// answer (or our timeout): the gap runs from now, so that the next query
 	// reaches Ksher at least minGap after this one.
@@ -129,7 +141,7 @@ func (s *Store) finishUpstream(ctx context.Context, key, holder string, res Upst
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec(`INSERT INTO upstream_calls (key, called_at, found) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET called_at = GREATEST(upstream_calls.called_at, EXCLUDED.called_at),
-				found = EXCLUDED.found`, key, res.CalledAt, res.Found).Error; err != nil {
+				found = CASE WHEN EXCLUDED.called_at >= upstream_calls.called_at THEN EXCLUDED.found ELSE upstream_calls.found END`, key, res.CalledAt, res.Found).Error; err != nil {
 			return err
 		}
 		for _, u := range updates {

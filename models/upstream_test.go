@@ -101,15 +101,19 @@ func TestUpstreamLeaseTakenOverAfterItRunsOut(t *testing.T) {
 		t.Fatalf("first caller: %v", err)
 	}
 	at, found, err := s.LastUpstreamCall(ctx, key)
-	if err != nil || !at.Equal(takeover) || found {
-		t.Errorf("last call = %v found %v (%v); want the takeover's %v kept, found from the last answer", at, found, err, takeover)
+	if err != nil || !at.Equal(takeover) || !found {
+		t.Errorf("last call = %v found %v (%v); want the takeover's %v and its found kept", at, found, err, takeover)
 	}
 }
 
-// A call that panics lets the next caller in at once instead of after the lease.
+// A call that panics lets the next caller in at once instead of after the
+// lease, but is recorded: Ksher may have been asked, so the gap holds.
 func TestUpstreamPanicReleasesTheLease(t *testing.T) {
 	ctx := context.Background()
 	s := MustStore(t)
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	s.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 	const key = "find:mch1:PANIC-1"
 	func() {
 		defer func() { _ = recover() }()
@@ -119,10 +123,34 @@ func TestUpstreamPanicReleasesTheLease(t *testing.T) {
 	}()
 	short, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	res, err := s.Upstream(short, key, 10*time.Second, func(ctx context.Context) ([]models.OrderUpdate, bool, error) {
+	ask := func() (models.UpstreamResult, error) {
+		return s.Upstream(short, key, 10*time.Second, func(ctx context.Context) ([]models.OrderUpdate, bool, error) {
+			return nil, true, nil
+		})
+	}
+	if res, err := ask(); err != nil || res.Called {
+		t.Errorf("within the gap after a panicking call: %+v, %v; want no call (the panic counts as one)", res, err)
+	}
+	mu.Lock()
+	now = now.Add(11 * time.Second)
+	mu.Unlock()
+	if res, err := ask(); err != nil || !res.Called {
+		t.Errorf("after the gap: %+v, %v; want the next caller to ask at once, not after the lease", res, err)
+	}
+}
+
+// The call is cut off minGap before its lease ends, so a caller that takes
+// the lease over never asks Ksher within minGap of the last query.
+func TestUpstreamCallEndsBeforeItsLease(t *testing.T) {
+	s := MustStore(t)
+	var deadline time.Time
+	var ok bool
+	start := time.Now()
+	_, _ = s.Upstream(context.Background(), "find:mch1:DEADLINE-1", 10*time.Second, func(ctx context.Context) ([]models.OrderUpdate, bool, error) {
+		deadline, ok = ctx.Deadline()
 		return nil, true, nil
 	})
-	if err != nil || !res.Called {
-		t.Errorf("after a panicking call: %+v, %v; want the next caller to ask", res, err)
+	if want := start.Add(models.UpstreamLease - 10*time.Second); !ok || deadline.After(want.Add(time.Second)) {
+		t.Errorf("call deadline = %v (set %v), want at most lease - gap = %v", deadline, ok, want)
 	}
 }
