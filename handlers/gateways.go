@@ -94,11 +94,17 @@ func (g *Gateways) client(a *models.MerchantAccount) (*gateway.Client, error) {
 		return nil, fmt.Errorf("gateways: account %d: %w: %s", a.ID, ErrGatewayConfig, err.Error())
 	}
 	g.mu.Lock()
-	// Keep the newest: a slow builder for an older row must not win.
-	if cur, ok := g.byID[a.ID]; !ok || !cur.updatedAt.After(a.UpdatedAt) {
-		g.byID[a.ID] = gatewayEntry{updatedAt: a.UpdatedAt, client: c}
+	defer g.mu.Unlock()
+	// Keep the newest: a slow builder for an older row must not win. Two
+	// builders of the same row share the first one's client (and its
+	// in-process 10-second guard).
+	if cur, ok := g.byID[a.ID]; ok && !cur.updatedAt.Before(a.UpdatedAt) {
+		if cur.updatedAt.Equal(a.UpdatedAt) {
+			return cur.client, nil
+		}
+		return c, nil
 	}
-	g.mu.Unlock()
+	g.byID[a.ID] = gatewayEntry{updatedAt: a.UpdatedAt, client: c}
 	return c, nil
 }
 

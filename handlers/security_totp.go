@@ -85,12 +85,14 @@ func (h *Handler) SecurityTOTPConfirm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// Two-factor is on from here: the recovery codes must reach the person,
+	// who sees them only now, even when what follows fails (it is logged).
 	ended, err := h.store.RevokeOtherSessions(ctx, v.User.ID, v.Session.ID)
 	if err != nil {
-		return err
+		h.log.Error("Two-factor sign-in turned on, but the other sessions did not end.", "request_id", RequestID(c), "user_id", v.User.ID, slogErr(err))
 	}
 	if err := h.audit(c, models.AuditTOTPEnable, v.User.Email, "", map[string]any{"other_sessions_ended": ended}); err != nil {
-		return err
+		h.log.Error("Two-factor sign-in turned on, but not audited.", "request_id", RequestID(c), "user_id", v.User.ID, slogErr(err))
 	}
 	h.log.Info("Two-factor sign-in turned on.", "request_id", RequestID(c), "user_id", v.User.ID, "other_sessions_ended", ended)
 	noStore(c)

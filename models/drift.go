@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Drift sources: what found a disagreement between the cache and Ksher.
@@ -49,12 +50,22 @@ func (s *Store) recordDriftTx(tx *gorm.DB, o *Order, reported, source string) er
 }
 
 // RecordDrift records that Ksher reported a state the cache refused for
-// order id (e.g. an answer that would reopen a final order).
+// order id (e.g. an answer that would reopen a final order). The same
+// refusal heard again (each "re-sync all" while Ksher keeps saying it) is
+// not recorded twice: the newest entry already says it.
 func (s *Store) RecordDrift(ctx context.Context, orderID int64, reported, source string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var o Order
-		if err := tx.Take(&o, orderID).Error; err != nil {
+		// Locked, so two re-syncs of one order do not both add the entry.
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&o, orderID).Error; err != nil {
 			return notFoundOr(err, "Order")
+		}
+		var last []Drift
+		if err := tx.Where("order_id = ?", o.ID).Order("detected_at DESC, id DESC").Limit(1).Find(&last).Error; err != nil {
+			return err
+		}
+		if len(last) == 1 && !last[0].Accepted && last[0].CachedStatus == o.Status && last[0].ReportedStatus == reported {
+			return nil
 		}
 		return s.recordDriftTx(tx, &o, reported, source)
 	})

@@ -293,3 +293,39 @@ func TestDriftReportUnnotifiedAndOpen(t *testing.T) {
 		t.Errorf("OrderIDs = %v, want 2 distinct", ids)
 	}
 }
+
+// The same refusal heard on every re-sync is one disagreement, not one per
+// re-sync; a different answer is a new one.
+func TestDriftSameRefusalRecordedOnce(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	a := MustAccount(t, s, "D", "mch1")
+	paid := mustOrder(t, s, models.OrderUpdate{AccountID: a.ID, Mid: "mch1", MchOrderNo: "P-1", Status: models.StatusPaid, Amount: 100, Source: "lookup"})
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.RecordDrift(ctx, paid.ID, models.StatusPending, models.DriftResync); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	total := func() int64 {
+		r, err := s.DriftReport(ctx, models.DriftFilter{Mids: []string{"mch1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.DisagreementsTotal
+	}
+	if n := total(); n != 1 {
+		t.Errorf("five re-syncs hearing the same refusal: %d disagreements, want 1", n)
+	}
+	if err := s.RecordDrift(ctx, paid.ID, models.StatusClosed, models.DriftResync); err != nil {
+		t.Fatal(err)
+	}
+	if n := total(); n != 2 {
+		t.Errorf("after a different answer: %d disagreements, want 2", n)
+	}
+}
