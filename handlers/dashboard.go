@@ -40,7 +40,7 @@ func (h *Handler) DashboardShow(c *fiber.Ctx) error {
 	vm := h.dashboardVM(c)
 	sc := ScopeOf(c)
 	ctx := c.UserContext()
-	loc := h.zoneFor(ctx, accountsOf(sc.Access, sc.Mids())...)
+	loc := h.zoneFor(sc.Access, sc.Mids()...)
 	now := time.Now().In(loc)
 	since := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -6)
 	st, err := h.store.OrderStatsSince(ctx, sc.Mids(), since)

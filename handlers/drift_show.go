@@ -27,7 +27,7 @@ func (h *Handler) DriftShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	loc := h.zoneFor(c.UserContext(), accountsOf(sc.Access, sc.Mids())...)
+	loc := h.zoneFor(sc.Access, sc.Mids()...)
 	vm := views.DriftVM{TimeZone: loc.String(), OlderMinutes: older,
 		DisagreementsTotal: report.DisagreementsTotal, UnnotifiedTotal: report.UnnotifiedTotal, OpenTotal: report.OpenTotal,
 		Action: "/m/" + sc.Mid + "/drift", ResyncAllURL: "/m/" + sc.Mid + "/drift/resync", CSRF: csrfToken(c)}

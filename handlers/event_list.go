@@ -25,7 +25,7 @@ func (h *Handler) EventList(c *fiber.Ctx) error {
 	sc, v := ScopeOf(c), ViewerOf(c)
 	mids := sc.Mids()
 	accounts := accountsOf(sc.Access, mids)
-	loc := h.zoneFor(c.UserContext(), accounts...)
+	loc := h.zoneFor(sc.Access, mids...)
 	vm := views.EventsVM{TimeZone: loc.String(), Action: "/m/" + sc.Mid + "/events"}
 	f := models.NotificationFilter{Mids: mids, AccountIDs: accounts, UnknownAccounts: sc.All && v.User.IsOwner,
 		After: c.Query("after"), Limit: eventsPageSize}

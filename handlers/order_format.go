@@ -2,40 +2,55 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/views"
 )
 
-// zoneFor returns the zone in which to show the orders of these accounts:
-// their own zone when they agree (Asia/Bangkok for most), else the
-// configured default. Pages name the zone they use.
-func (h *Handler) zoneFor(ctx context.Context, accountIDs ...int64) *time.Location {
-	var zone string
-	seen := map[int64]bool{}
-	for _, id := range accountIDs {
-		if seen[id] {
+// zoneFor returns the zone in which to show the orders of these mids (of
+// the person's access): their accounts' own zone when they agree
+// (Asia/Bangkok for most), else the configured default. Pages name the zone
+// they use. The zones come with the access (one query per request).
+func (h *Handler) zoneFor(access []models.MidAccess, mids ...string) *time.Location {
+	zone := ""
+	for _, a := range access {
+		if !slices.Contains(mids, a.Mid.Mid) {
 			continue
-		}
-		seen[id] = true
-		a, err := h.orders().Account(ctx, id)
-		if err != nil {
-			return h.cfg.Location
 		}
 		if zone != "" && a.TimeZone != zone {
 			return h.cfg.Location
 		}
 		zone = a.TimeZone
 	}
-	if loc, err := time.LoadLocation(zone); err == nil && zone != "" {
+	if loc := location(zone); loc != nil {
 		return loc
 	}
 	return h.cfg.Location
+}
+
+// locations caches time.LoadLocation, which reads the zone's file on every
+// call; a zone's rules do not change while the process runs.
+var locations sync.Map // name -> *time.Location
+
+func location(name string) *time.Location {
+	if name == "" {
+		return nil
+	}
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil
+	}
+	locations.Store(name, loc)
+	return loc
 }
 
 // accountsOf returns the accounts of the given mids among the person's.

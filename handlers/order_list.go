@@ -41,7 +41,7 @@ func (h *Handler) renderOrderList(c *fiber.Ctx, q url.Values, saveErr string) er
 	mids := sc.Mids()
 	vm := views.OrderListVM{Mid: sc.Mid, All: sc.All, Action: "/m/" + sc.Mid + "/orders", Errors: map[string]string{},
 		SaveURL: "/m/" + sc.Mid + "/orders/views", SaveError: saveErr, CSRF: csrfToken(c)}
-	loc := h.zoneFor(ctx, accountsOf(sc.Access, mids)...)
+	loc := h.zoneFor(sc.Access, mids...)
 	vm.Zone, vm.Currency = loc.String(), currencyOf(sc.Access, mids)
 	f, canonical := parseOrderFilter(q, &vm, mids, loc)
 	vm.Query = canonical.Encode()

@@ -26,7 +26,7 @@ func (h *Handler) OrderRefresh(c *fiber.Ctx) error {
 		// The detail page words the outcome (refreshedNotice).
 		return redirectAfterPost(c, orderURL(o)+"?"+refreshOutcome(up).Encode())
 	}
-	loc := h.zoneFor(c.UserContext(), o.AccountID)
+	loc := h.zoneFor(ScopeOf(c).Access, o.Mid)
 	var notice *views.OrderNotice
 	switch {
 	case up.Err != nil:

@@ -59,7 +59,7 @@ func (h *Handler) scopedOrder(c *fiber.Ctx) (*models.Order, error) {
 // orderShowVM builds the detail page's view model.
 func (h *Handler) orderShowVM(c *fiber.Ctx, o *models.Order, notice *views.OrderNotice) (views.OrderShowVM, error) {
 	ctx := c.UserContext()
-	loc := h.zoneFor(ctx, o.AccountID)
+	loc := h.zoneFor(ScopeOf(c).Access, o.Mid)
 	vm := views.OrderShowVM{Order: orderRow(o, loc), Kind: o.Kind, GatewayOrderNo: o.GatewayOrderNo, RawStatus: o.RawStatus,
 		Product: o.Product, Source: o.Source, Rate: o.Rate, Zone: loc.String(), Notice: notice,
 		Refundable: views.Money{Minor: o.Refundable(), Currency: o.Currency},

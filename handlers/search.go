@@ -55,7 +55,7 @@ func (h *Handler) SearchShow(c *fiber.Ctx) error {
 	if len(hits) == 0 {
 		return render(c, fiber.StatusOK, views.SearchPage(lp, vm))
 	}
-	loc := h.zoneFor(ctx, accountsOf(sc.Access, mids)...)
+	loc := h.zoneFor(sc.Access, mids...)
 	vm.Zone = loc.String()
 	now := time.Now()
 	for i := range hits {

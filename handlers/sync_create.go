@@ -30,7 +30,7 @@ func (h *Handler) SyncCreate(c *fiber.Ctx) error {
 	if held == nil {
 		return h.syncInvalid(c, vm, mid, "sync.error.mid")
 	}
-	loc := h.zoneFor(c.UserContext(), held.Mid.AccountID)
+	loc := h.zoneFor([]models.MidAccess{*held}, held.Mid.Mid)
 	day, err := time.ParseInLocation(time.DateOnly, c.FormValue("day"), loc)
 	today := time.Now().In(loc)
 	todayStart := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)

@@ -36,7 +36,7 @@ func (h *Handler) syncVM(c *fiber.Ctx) (views.SyncVM, error) {
 	sc := ScopeOf(c)
 	ctx := c.UserContext()
 	mids := sc.Mids()
-	loc := h.zoneFor(ctx, accountsOf(sc.Access, mids)...)
+	loc := h.zoneFor(sc.Access, mids...)
 	vm := views.SyncVM{TimeZone: loc.String(),
 		Action: "/m/" + sc.Mid + "/sync", CSRF: csrfToken(c)}
 	kinds, err := h.apiKinds(c)

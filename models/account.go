@@ -424,37 +424,34 @@ type MidAccess struct {
 	Role        string
 	RefundCap   *int64
 	SameDayOnly bool
+	TimeZone    string // the mid's account's zone (IANA name), for showing times
 }
 
 // Access returns the mids a person may see with their role on each: every
 // mid (as owner) for owners, else their memberships.
 func (s *Store) Access(ctx context.Context, u *User) ([]MidAccess, error) {
-	if u.IsOwner {
-		ms, err := s.AllMids(ctx)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]MidAccess, len(ms))
-		for i, m := range ms {
-			out[i] = MidAccess{Mid: m, Role: RoleOwner}
-		}
-		return out, nil
-	}
+	// One query per request (every signed-in page asks): the account's zone
+	// comes along, so pages show times without asking for the account.
 	var rows []struct {
 		Mid
 		Role        string
 		RefundCap   *int64
 		SameDayOnly bool
+		TimeZone    string
 	}
-	err := s.db.WithContext(ctx).Table("memberships AS ms").
-		Select("m.mid, m.account_id, m.name, m.currency, m.created_at, ms.role, ms.refund_cap, ms.same_day_only").
-		Joins("JOIN mids m ON m.mid = ms.mid").Where("ms.user_id = ?", u.ID).Order("m.mid").Scan(&rows).Error
-	if err != nil {
+	q := s.db.WithContext(ctx).Table("mids AS m").Joins("JOIN merchant_accounts a ON a.id = m.account_id")
+	if u.IsOwner {
+		q = q.Select("m.mid, m.account_id, m.name, m.currency, m.created_at, ? AS role, a.time_zone", RoleOwner)
+	} else {
+		q = q.Select("m.mid, m.account_id, m.name, m.currency, m.created_at, ms.role, ms.refund_cap, ms.same_day_only, a.time_zone").
+			Joins("JOIN memberships ms ON ms.mid = m.mid").Where("ms.user_id = ?", u.ID)
+	}
+	if err := q.Order("m.mid").Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make([]MidAccess, len(rows))
 	for i, r := range rows {
-		out[i] = MidAccess{Mid: r.Mid, Role: r.Role, RefundCap: r.RefundCap, SameDayOnly: r.SameDayOnly}
+		out[i] = MidAccess{Mid: r.Mid, Role: r.Role, RefundCap: r.RefundCap, SameDayOnly: r.SameDayOnly, TimeZone: r.TimeZone}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Mid.Mid < out[j].Mid.Mid })
 	return out, nil

@@ -307,16 +307,28 @@ func (s *Store) FindOrdersByAnyID(ctx context.Context, mids []string, id string)
 	}
 	const q = `
 SELECT o.*, 'mch_order_no' AS matched_by FROM orders o WHERE o.mch_order_no = @id AND o.mid IN @mids
-UNION SELECT o.*, 'ksher_order_no' FROM orders o WHERE o.ksher_order_no = @id AND o.ksher_order_no <> '' AND o.mid IN @mids
-UNION SELECT o.*, 'channel_order_no' FROM orders o WHERE o.channel_order_no = @id AND o.channel_order_no <> '' AND o.mid IN @mids
-UNION SELECT o.*, 'gateway_order_no' FROM orders o WHERE o.gateway_order_no = @id AND o.gateway_order_no <> '' AND o.mid IN @mids
-UNION SELECT o.*, 'refund' FROM refunds r JOIN orders o ON o.id = r.order_id
+UNION ALL SELECT o.*, 'ksher_order_no' FROM orders o WHERE o.ksher_order_no = @id AND o.ksher_order_no <> '' AND o.mid IN @mids
+UNION ALL SELECT o.*, 'channel_order_no' FROM orders o WHERE o.channel_order_no = @id AND o.channel_order_no <> '' AND o.mid IN @mids
+UNION ALL SELECT o.*, 'gateway_order_no' FROM orders o WHERE o.gateway_order_no = @id AND o.gateway_order_no <> '' AND o.mid IN @mids
+UNION ALL SELECT o.*, 'refund' FROM refunds r JOIN orders o ON o.id = r.order_id
       WHERE (r.mch_refund_no = @id OR (r.ksher_refund_no = @id AND r.ksher_refund_no <> '') OR (r.channel_refund_no = @id AND r.channel_refund_no <> ''))
         AND r.mid IN @mids
 LIMIT 50`
-	var hits []OrderHit
-	err := s.db.WithContext(ctx).Raw(q, map[string]any{"id": id, "mids": mids}).Scan(&hits).Error
-	return hits, err
+	var rows []OrderHit
+	if err := s.db.WithContext(ctx).Raw(q, map[string]any{"id": id, "mids": mids}).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	// UNION ALL, then one row per order here: UNION would compare whole
+	// rows (raw answers included) to drop the rare order found by two ids.
+	seen := make(map[int64]bool, len(rows))
+	hits := rows[:0]
+	for _, h := range rows {
+		if !seen[h.ID] {
+			seen[h.ID] = true
+			hits = append(hits, h)
+		}
+	}
+	return hits, nil
 }
 
 // OrderFilter selects orders for the list. Times are UTC bounds.

@@ -43,15 +43,7 @@ func benchCache(b *testing.B) *models.Store {
 		s.SetSecretKey([]byte("bench secret key, at least 32 characters"))
 		a := MustAccount(b, s, "Bench", "mch1", "mch2", "mch3")
 		start := time.Now()
-		benchErr = s.ExecForBench(ctx, fmt.Sprintf(`
-INSERT INTO orders (account_id, mid, kind, mch_order_no, ksher_order_no, channel_order_no, status, amount, currency,
-                    channel, created_at, source, checked_at)
-SELECT %d, 'mch' || (1 + g %% 3), 'ksherpay', 'ORD-' || g, '9002' || lpad(g::text, 19, '0'), 'CH' || md5(g::text),
-       (ARRAY['paid','paid','paid','pending','failed','closed','refunded'])[1 + g %% 7], 100 + (g::bigint * 7919) %% 500000, 'THB',
-       (ARRAY['promptpay','truemoney','linepay','alipay','wechat','card'])[1 + g %% 6],
-       now() - (g %% (180*24*60)) * interval '1 minute', 'seed', now()
-FROM generate_series(1, %d) g;
-ANALYZE orders;`, a.ID, benchOrders()))
+		benchErr = s.FillOrders(ctx, a.ID, []string{"mch1", "mch2", "mch3"}, benchOrders())
 		b.Logf("seeded %d orders in %s", benchOrders(), time.Since(start))
 		benchStore = s
 	}()
