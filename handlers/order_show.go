@@ -87,13 +87,11 @@ func (h *Handler) orderShowVM(c *fiber.Ctx, o *models.Order, notice *views.Order
 	if err != nil {
 		return vm, err
 	}
-	for _, e := range events {
-		vm.Timeline = append(vm.Timeline, timelineEntry(ctx, &e, loc))
-	}
 	refunds, err := h.orders().OrderRefunds(ctx, o.ID)
 	if err != nil {
 		return vm, err
 	}
+	vm.Timeline = timeline(ctx, o, events, refunds, loc)
 	for _, r := range refunds {
 		vm.Refunds = append(vm.Refunds, views.RefundVM{MchRefundNo: r.MchRefundNo, KsherRefundNo: r.KsherRefundNo,
 			ChannelRefundNo: r.ChannelRefundNo, Amount: views.Money{Minor: r.Amount, Currency: r.Currency},
@@ -114,6 +112,46 @@ func (h *Handler) may(c *fiber.Ctx, mid string, action models.Action) bool {
 		}
 	}
 	return false
+}
+
+// timeline is the order's story in time order: what happened at Ksher, at
+// the times Ksher gave (created, paid, each refund, and the notification
+// when no received one is in the log: orders cached from history), among
+// what this dashboard recorded (searches, calls, notifications, syncs).
+// Entries at the same moment keep Ksher's first.
+func timeline(ctx context.Context, o *models.Order, events []models.OrderEvent, refunds []models.OrderRefund, loc *time.Location) []views.OrderEventVM {
+	type entry struct {
+		at time.Time
+		vm views.OrderEventVM
+	}
+	amount := moneyText(o.Amount, o.Currency)
+	ksher := func(at time.Time, summary string) entry {
+		return entry{at, views.OrderEventVM{At: localTime(at, loc), Kind: "ksher", Summary: summary, OK: true}}
+	}
+	out := []entry{ksher(o.CreatedAt, views.Tf(ctx, "orders.timeline.k_created", map[string]any{"Amount": amount}))}
+	if o.PaidAt != nil {
+		out = append(out, ksher(*o.PaidAt, views.Tf(ctx, "orders.timeline.k_paid", map[string]any{"Amount": amount, "Channel": orDash(o.Channel)})))
+	}
+	received := slices.ContainsFunc(events, func(e models.OrderEvent) bool { return e.Kind == "notification" })
+	if o.NotifiedAt != nil && !received {
+		out = append(out, ksher(*o.NotifiedAt, views.T(ctx, "orders.timeline.k_notified")))
+	}
+	for _, r := range refunds {
+		if r.Status != "succeeded" {
+			continue
+		}
+		out = append(out, ksher(r.CreatedAt, views.Tf(ctx, "orders.timeline.k_refund",
+			map[string]any{"No": r.MchRefundNo, "Amount": moneyText(r.Amount, r.Currency)})))
+	}
+	for _, e := range events {
+		out = append(out, entry{e.CreatedAt, timelineEntry(ctx, &e, loc)})
+	}
+	slices.SortStableFunc(out, func(a, b entry) int { return a.at.Compare(b.at) })
+	vms := make([]views.OrderEventVM, len(out))
+	for i, e := range out {
+		vms[i] = e.vm
+	}
+	return vms
 }
 
 // timelineEntry is one line of the timeline, worded in the request's

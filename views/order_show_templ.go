@@ -1361,7 +1361,7 @@ func sourceKey(s string) string {
 
 func eventKey(k string) string {
 	switch k {
-	case "link", "lookup", "notification", "sync", "seed", "refresh", "refund":
+	case "link", "lookup", "notification", "sync", "seed", "refresh", "refund", "ksher":
 		return k
 	}
 	return "other"

@@ -93,7 +93,7 @@ func newHTTPBench(b *testing.B) *httpBench {
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
 	return &httpBench{base: "http://" + ln.Addr().String(), cookie: "ksd_session=" + token,
 		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		n: benchOrders()}
+		n:      benchOrders()}
 }
 
 // get fetches path (signed in unless anonymous) and fails the benchmark
@@ -181,4 +181,3 @@ func parallel(b *testing.B, fn func(b *testing.B, i int)) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
-

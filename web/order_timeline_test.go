@@ -148,3 +148,58 @@ func TestOrderTimelineInThaiAndEnglish(t *testing.T) {
 		})
 	}
 }
+
+// An order cached from history (the sandbox seed, a daily report) tells its
+// story at Ksher's own times: created, paid, notified, refunded, in that
+// order and before the moment it was cached, in the reader's language.
+func TestOrderTimelineShowsKsherTimes(t *testing.T) {
+	e := newOrderEnv(t)
+	ctx := context.Background()
+	created := time.Date(2026, 11, 16, 11, 59, 9, 0, time.UTC)
+	paid, refunded := created.Add(10*time.Minute), created.Add(72*time.Hour)
+	o, _, err := e.store.UpsertOrder(ctx, models.OrderUpdate{AccountID: e.v3.ID, Mid: "mch46100", MchOrderNo: "HIST-1",
+		Status: models.StatusPaid, Amount: 215500, Currency: "THB", Channel: "truemoney", CreatedAt: &created, PaidAt: &paid,
+		Source: "seed", Refunds: []models.RefundSeen{{MchRefundNo: "HIST-RF-1", Amount: 215500, At: refunded}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.store.MarkSeededNotified(ctx, []models.OrderKey{{Mid: "mch46100", MchOrderNo: "HIST-1"}}); err != nil || n != 1 {
+		t.Fatalf("marked %d, %v", n, err)
+	}
+	for _, tt := range []struct {
+		lang string
+		want []string
+	}{
+		{"en", []string{"2026-11-16 18:59:09 Order created at Ksher, 2,155.00 THB", "2026-11-16 19:09:09 Paid 2,155.00 THB by truemoney",
+			"2026-11-16 19:09:09 Ksher's payment notification received", "2026-11-19 18:59:09 Refund HIST-RF-1 of 2,155.00 THB succeeded"}},
+		{"th", []string{"2026-11-16 18:59:09 สร้างคำสั่งซื้อที่ Ksher ยอด 2,155.00 THB", "2026-11-16 19:09:09 ชำระเงิน 2,155.00 THB ผ่าน truemoney",
+			"2026-11-16 19:09:09 ได้รับการแจ้งชำระเงินจาก Ksher", "2026-11-19 18:59:09 คืนเงิน HIST-RF-1 จำนวน 2,155.00 THB สำเร็จ"}},
+	} {
+		req := httptest.NewRequest(http.MethodGet, fmt.Sprintf("/m/mch46100/orders/%d", o.ID), nil)
+		req.Header.Set("Accept-Language", tt.lang)
+		resp, body := e.owner.do(req)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s detail = %d", tt.lang, resp.StatusCode)
+		}
+		rows := timelineRows(body)
+		if len(rows) < len(tt.want) {
+			t.Fatalf("%s timeline = %q, want it to start with %q", tt.lang, rows, tt.want)
+		}
+		for i, want := range tt.want {
+			if rows[i] != want {
+				t.Errorf("%s timeline[%d] = %q, want %q", tt.lang, i, rows[i], want)
+			}
+		}
+	}
+}
+
+var timelineRowRe = regexp.MustCompile(`(?s)<tr data-testid="timeline-row"[^>]*><td class="mono">([^<]*)</td>.*?<td data-testid="timeline-what"[^>]*>([^<]*)</td>`)
+
+// timelineRows returns each timeline row as "<local time> <what>".
+func timelineRows(body string) []string {
+	var out []string
+	for _, m := range timelineRowRe.FindAllStringSubmatch(body, -1) {
+		out = append(out, html.UnescapeString(m[1]+" "+m[2]))
+	}
+	return out
+}
