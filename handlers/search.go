@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"context"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -52,11 +54,14 @@ func (h *Handler) SearchShow(c *fiber.Ctx) error {
 			break
 		}
 	}
-	if len(hits) == 0 {
-		return render(c, fiber.StatusOK, views.SearchPage(lp, vm))
-	}
 	loc := h.zoneFor(sc.Access, mids...)
 	vm.Zone = loc.String()
+	if len(hits) == 0 {
+		if err := h.similarOrders(ctx, sc, mids, q, loc, &vm); err != nil {
+			return err
+		}
+		return render(c, fiber.StatusOK, views.SearchPage(lp, vm))
+	}
 	now := time.Now()
 	for i := range hits {
 		o := &hits[i].Order
@@ -68,6 +73,35 @@ func (h *Handler) SearchShow(c *fiber.Ctx) error {
 			Live: live, Age: now.Sub(seen)})
 	}
 	return render(c, fiber.StatusOK, views.SearchPage(lp, vm))
+}
+
+// similarShown is how many orders starting with a searched number the
+// search page lists; the orders list, filtered by the number, has the rest.
+const similarShown = 5
+
+// minSimilarPrefix: shorter beginnings match too much to help.
+const minSimilarPrefix = 4
+
+// similarOrders fills vm with cached orders whose merchant order number
+// starts with q, for a number typed in part ("DEMO-1-0002"), when no order
+// carries q itself. The same filter as the orders list's text box.
+func (h *Handler) similarOrders(ctx context.Context, sc *Scope, mids []string, q string, loc *time.Location, vm *views.SearchVM) error {
+	if len(q) < minSimilarPrefix || len(q) > maxSearchID {
+		return nil
+	}
+	page, err := h.orders().ListOrdersPage(ctx, models.OrderFilter{Mids: mids, Text: q, Limit: models.PageSizes[0]})
+	if err != nil {
+		return err
+	}
+	for i := range page.Rows {
+		if i == similarShown {
+			vm.SimilarMore = true
+			break
+		}
+		vm.Similar = append(vm.Similar, orderRow(&page.Rows[i], loc))
+	}
+	vm.SimilarURL = "/m/" + sc.Mid + "/orders?q=" + url.QueryEscape(q)
+	return nil
 }
 
 // searchMids are the mids a search covers: every mid where the person may

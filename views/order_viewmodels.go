@@ -105,6 +105,12 @@ type SearchVM struct {
 	// What was tried when nothing was found (or a mid failed).
 	CacheMids []string
 	Live      []LiveTryVM
+	// When nothing carries the number: cached orders whose merchant order
+	// number starts with it (a number typed in part), and the orders list
+	// filtered by it when there are more.
+	Similar     []OrderRowVM
+	SimilarMore bool
+	SimilarURL  string
 }
 
 // SearchHitVM is one order found, with where the answer came from.

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -600,5 +601,42 @@ func TestOrderViewWhenKsherCannotAnswer(t *testing.T) {
 	// A forged outcome shows no text of its own.
 	if _, body = e.owner.get(path + "?refreshed=failed&code=" + url.QueryEscape("<b>call us</b>")); strings.Contains(body, "call us") {
 		t.Errorf("the detail page shows a code from its URL verbatim")
+	}
+}
+
+// A number typed in part finds nothing itself; the page then lists cached
+// orders whose merchant number starts with it (five, newest first) and
+// links to the orders list for the rest. Too short a beginning lists none.
+func TestSearchNothingFoundListsOrdersStartingWithIt(t *testing.T) {
+	e := newOrderEnv(t)
+	ctx := context.Background()
+	base := time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
+	for i := range 7 {
+		at := base.Add(time.Duration(i) * time.Minute)
+		if _, _, err := e.store.UpsertOrder(ctx, models.OrderUpdate{AccountID: e.v3.ID, Mid: "mch46100",
+			MchOrderNo: fmt.Sprintf("PART-10%d", i), Status: models.StatusPaid, Amount: 100, Currency: "THB", CreatedAt: &at, Source: "sync"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rowRe := regexp.MustCompile(`data-testid="search-similar-row" data-mch="([^"]+)"`)
+	_, body := e.search(t, "all", "PART-10")
+	if !strings.Contains(body, `data-testid="search-none"`) {
+		t.Fatalf("search PART-10 found an order itself:\n%s", body)
+	}
+	var got []string
+	for _, m := range rowRe.FindAllStringSubmatch(body, -1) {
+		got = append(got, m[1])
+	}
+	if want := []string{"PART-106", "PART-105", "PART-104", "PART-103", "PART-102"}; !slices.Equal(got, want) {
+		t.Errorf("similar orders = %v, want %v", got, want)
+	}
+	if !strings.Contains(body, `href="/m/all/orders?q=PART-10" data-testid="search-similar-more"`) {
+		t.Errorf("no link to the orders list filtered by PART-10:\n%s", body)
+	}
+	if _, body := e.search(t, "all", "PART-105"); strings.Contains(body, "search-similar") || !strings.Contains(body, `data-mch="PART-105"`) {
+		t.Errorf("an exact number shows the order, not a list of similar ones:\n%s", body)
+	}
+	if _, body := e.search(t, "all", "PAR"); strings.Contains(body, "search-similar") {
+		t.Errorf("a three-character beginning lists similar orders:\n%s", body)
 	}
 }
