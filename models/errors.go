@@ -23,6 +23,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// MsgID, when set, names the message in the UI's catalogs, so pages
+	// show it in the reader's language; Message is its English text.
+	MsgID string
 }
 
 // Error implements the error interface.
@@ -33,6 +36,22 @@ func (e *Error) Error() string {
 // Errorf returns an *Error with the given code and formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// errorID returns an *Error whose message is catalog message id (English
+// text message).
+func errorID(code, id, message string) *Error {
+	return &Error{Code: code, Message: message, MsgID: id}
+}
+
+// ErrorMessageID returns the catalog message id of the first *Error in
+// err's chain, or "".
+func ErrorMessageID(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.MsgID
+	}
+	return ""
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL

@@ -643,7 +643,7 @@ func (s *Store) ResetPersonTOTP(ctx context.Context, actor *User, id int64) (*Pe
 			return err
 		}
 		if p.TOTPEnabledAt == nil {
-			return Errorf(ECONFLICT, "Two-factor sign-in is already off for this person.")
+			return errorID(ECONFLICT, "error.person_totp_already_off", "Two-factor sign-in is already off for this person.")
 		}
 		now := s.now()
 		if err := tx.Model(&User{}).Where("id = ?", id).Updates(map[string]any{

@@ -90,7 +90,7 @@ func (s *Store) BeginTOTP(ctx context.Context, userID int64) (*TOTPSetup, error)
 			return err
 		}
 		if u.TOTPEnabledAt != nil {
-			return Errorf(ECONFLICT, "Two-factor sign-in is already on.")
+			return errorID(ECONFLICT, "error.totp_already_on", "Two-factor sign-in is already on.")
 		}
 		if u.TOTPSecret != nil {
 			if setup, err = s.setupOf(u); err == nil {
@@ -141,7 +141,7 @@ func (s *Store) ConfirmTOTP(ctx context.Context, userID int64, code string) ([]s
 			return err
 		}
 		if u.TOTPEnabledAt != nil {
-			return Errorf(ECONFLICT, "Two-factor sign-in is already on.")
+			return errorID(ECONFLICT, "error.totp_already_on", "Two-factor sign-in is already on.")
 		}
 		if u.TOTPSecret == nil {
 			return Errorf(ENOTFOUND, "No two-factor setup is pending.")
@@ -184,7 +184,7 @@ func (s *Store) DisableTOTP(ctx context.Context, userID int64, password, code, i
 			return err
 		}
 		if u.TOTPEnabledAt == nil {
-			return Errorf(ECONFLICT, "Two-factor sign-in is already off.")
+			return errorID(ECONFLICT, "error.totp_already_off", "Two-factor sign-in is already off.")
 		}
 		if !u.CheckPassword(password) {
 			return invalid("password", ReasonPasswordWrong)

@@ -52,7 +52,11 @@ func (m *middleware) errorHandler(c *fiber.Ctx, err error) error {
 		case models.EFORBIDDEN:
 			msgID = "error.forbidden"
 		default:
-			message = models.ErrorMessage(err)
+			if id := models.ErrorMessageID(err); id != "" {
+				msgID = id
+			} else {
+				message = models.ErrorMessage(err)
+			}
 		}
 	}
 	if status >= 500 {

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -194,9 +195,16 @@ func TestOwnerResetsTwoFactor(t *testing.T) {
 	if !strings.Contains(body, `data-testid="flash-info"`) || strings.Contains(body, `data-testid="person-totp-reset"`) {
 		t.Errorf("after the reset the page shows no confirmation, or still offers a reset")
 	}
-	// Nothing left to reset.
-	if resp, _ := owner.post(finPath+"/totp/reset", url.Values{"csrf": {owner.csrf}}); resp.StatusCode != http.StatusConflict {
-		t.Errorf("second reset = %d, want 409", resp.StatusCode)
+	// Nothing left to reset: said in the reader's language.
+	if resp, body := owner.post(finPath+"/totp/reset", url.Values{"csrf": {owner.csrf}}); resp.StatusCode != http.StatusConflict ||
+		!strings.Contains(body, "Two-factor sign-in is already off for this person.") {
+		t.Errorf("second reset = %d, want 409 saying it is already off:\n%s", resp.StatusCode, body)
+	}
+	req := httptest.NewRequest(http.MethodPost, finPath+"/totp/reset", strings.NewReader(url.Values{"csrf": {owner.csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept-Language", "th")
+	if resp, body := owner.do(req); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "ผู้ใช้นี้ปิดการยืนยันตัวตนสองขั้นตอนอยู่แล้ว") {
+		t.Errorf("second reset in Thai = %d, want 409 in Thai:\n%s", resp.StatusCode, body)
 	}
 }
 
