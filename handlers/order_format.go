@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,8 +18,12 @@ import (
 // they use. The zones come with the access (one query per request).
 func (h *Handler) zoneFor(access []models.MidAccess, mids ...string) *time.Location {
 	zone := ""
+	on := make(map[string]bool, len(mids))
+	for _, m := range mids {
+		on[m] = true
+	}
 	for _, a := range access {
-		if !slices.Contains(mids, a.Mid.Mid) {
+		if !on[a.Mid.Mid] {
 			continue
 		}
 		if zone != "" && a.TimeZone != zone {

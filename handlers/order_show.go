@@ -114,36 +114,45 @@ func (h *Handler) may(c *fiber.Ctx, mid string, action models.Action) bool {
 	return false
 }
 
-// timeline is the order's story in time order: what happened at Ksher, at
-// the times Ksher gave (created, paid, each refund, and the notification
-// when no received one is in the log: orders cached from history), among
-// what this dashboard recorded (searches, calls, notifications, syncs).
-// Entries at the same moment keep Ksher's first.
+// timeline is the order's story in time order: the order's own moments
+// (created, paid, each refund that succeeded, and the notification when no
+// received one is in the log: orders cached from history), at the times the
+// page shows for them, among what this dashboard recorded (searches, calls,
+// notifications, syncs). A refund is one line, at its own time, not a
+// second one when it was recorded. Entries at the same moment keep the
+// order's first. The order's times are Ksher's when Ksher gave them; v3
+// gives no creation time, so there it is the first time the order was seen
+// (the same time the page and the list show as "Created").
 func timeline(ctx context.Context, o *models.Order, events []models.OrderEvent, refunds []models.OrderRefund, loc *time.Location) []views.OrderEventVM {
 	type entry struct {
 		at time.Time
 		vm views.OrderEventVM
 	}
 	amount := moneyText(o.Amount, o.Currency)
-	ksher := func(at time.Time, summary string) entry {
-		return entry{at, views.OrderEventVM{At: localTime(at, loc), Kind: "ksher", Summary: summary, OK: true}}
+	milestone := func(at time.Time, summary string) entry {
+		return entry{at, views.OrderEventVM{At: localTime(at, loc), Kind: "order", Summary: summary, OK: true}}
 	}
-	out := []entry{ksher(o.CreatedAt, views.Tf(ctx, "orders.timeline.k_created", map[string]any{"Amount": amount}))}
+	out := []entry{milestone(o.CreatedAt, views.Tf(ctx, "orders.timeline.k_created", map[string]any{"Amount": amount}))}
 	if o.PaidAt != nil {
-		out = append(out, ksher(*o.PaidAt, views.Tf(ctx, "orders.timeline.k_paid", map[string]any{"Amount": amount, "Channel": orDash(o.Channel)})))
+		out = append(out, milestone(*o.PaidAt, views.Tf(ctx, "orders.timeline.k_paid", map[string]any{"Amount": amount, "Channel": orDash(o.Channel)})))
 	}
 	received := slices.ContainsFunc(events, func(e models.OrderEvent) bool { return e.Kind == "notification" })
 	if o.NotifiedAt != nil && !received {
-		out = append(out, ksher(*o.NotifiedAt, views.T(ctx, "orders.timeline.k_notified")))
+		out = append(out, milestone(*o.NotifiedAt, views.T(ctx, "orders.timeline.k_notified")))
 	}
+	shown := map[string]bool{}
 	for _, r := range refunds {
 		if r.Status != "succeeded" {
 			continue
 		}
-		out = append(out, ksher(r.CreatedAt, views.Tf(ctx, "orders.timeline.k_refund",
+		shown[r.MchRefundNo] = true
+		out = append(out, milestone(r.CreatedAt, views.Tf(ctx, "orders.timeline.k_refund",
 			map[string]any{"No": r.MchRefundNo, "Amount": moneyText(r.Amount, r.Currency)})))
 	}
 	for _, e := range events {
+		if d, ok := e.Details(); ok && d.RefundNo != "" && shown[d.RefundNo] && d.Code == models.EventRefund {
+			continue
+		}
 		out = append(out, entry{e.CreatedAt, timelineEntry(ctx, &e, loc)})
 	}
 	slices.SortStableFunc(out, func(a, b entry) int { return a.at.Compare(b.at) })

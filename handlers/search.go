@@ -100,7 +100,12 @@ func (h *Handler) similarOrders(ctx context.Context, sc *Scope, mids []string, q
 		}
 		vm.Similar = append(vm.Similar, orderRow(&page.Rows[i], loc))
 	}
-	vm.SimilarURL = "/m/" + sc.Mid + "/orders?q=" + url.QueryEscape(q)
+	// The rows come from every mid searched: so does the list the link opens.
+	listMid := sc.Mid
+	if len(mids) > 1 {
+		listMid = "all"
+	}
+	vm.SimilarURL = "/m/" + listMid + "/orders?q=" + url.QueryEscape(q)
 	return nil
 }
 

@@ -306,20 +306,22 @@ func (s *Store) FindOrdersByAnyID(ctx context.Context, mids []string, id string)
 		return nil, nil
 	}
 	const q = `
-SELECT o.*, 'mch_order_no' AS matched_by FROM orders o WHERE o.mch_order_no = @id AND o.mid IN @mids
-UNION ALL SELECT o.*, 'ksher_order_no' FROM orders o WHERE o.ksher_order_no = @id AND o.ksher_order_no <> '' AND o.mid IN @mids
-UNION ALL SELECT o.*, 'channel_order_no' FROM orders o WHERE o.channel_order_no = @id AND o.channel_order_no <> '' AND o.mid IN @mids
-UNION ALL SELECT o.*, 'gateway_order_no' FROM orders o WHERE o.gateway_order_no = @id AND o.gateway_order_no <> '' AND o.mid IN @mids
-UNION ALL SELECT o.*, 'refund' FROM refunds r JOIN orders o ON o.id = r.order_id
+SELECT o.*, 'mch_order_no' AS matched_by, 1 AS prio FROM orders o WHERE o.mch_order_no = @id AND o.mid IN @mids
+UNION ALL SELECT o.*, 'ksher_order_no', 2 FROM orders o WHERE o.ksher_order_no = @id AND o.ksher_order_no <> '' AND o.mid IN @mids
+UNION ALL SELECT o.*, 'channel_order_no', 3 FROM orders o WHERE o.channel_order_no = @id AND o.channel_order_no <> '' AND o.mid IN @mids
+UNION ALL SELECT o.*, 'gateway_order_no', 4 FROM orders o WHERE o.gateway_order_no = @id AND o.gateway_order_no <> '' AND o.mid IN @mids
+UNION ALL SELECT o.*, 'refund', 5 FROM refunds r JOIN orders o ON o.id = r.order_id
       WHERE (r.mch_refund_no = @id OR (r.ksher_refund_no = @id AND r.ksher_refund_no <> '') OR (r.channel_refund_no = @id AND r.channel_refund_no <> ''))
         AND r.mid IN @mids
+ORDER BY prio, id
 LIMIT 50`
 	var rows []OrderHit
 	if err := s.db.WithContext(ctx).Raw(q, map[string]any{"id": id, "mids": mids}).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
-	// UNION ALL, then one row per order here: UNION would compare whole
-	// rows (raw answers included) to drop the rare order found by two ids.
+	// UNION ALL, then one row per order here, named by the first kind of
+	// number that matched (prio: merchant, Ksher, channel, gateway, refund):
+	// UNION would compare whole rows (raw answers included).
 	seen := make(map[int64]bool, len(rows))
 	hits := rows[:0]
 	for _, h := range rows {

@@ -252,3 +252,31 @@ func TestUpstreamGapCountsFromTheAnswer(t *testing.T) {
 		t.Errorf("10 s after the answer: called = %v, err = %v", res.Called, err)
 	}
 }
+
+// An order found by two of its numbers (here its merchant number is also
+// one of its refund numbers) is one hit, named by the merchant number.
+func TestFindOrdersByAnyIDOneHitPerOrder(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	a := MustAccount(t, s, "A", "mch1", "mch2")
+	for _, mid := range []string{"mch1", "mch2"} {
+		if _, _, err := s.UpsertOrder(ctx, models.OrderUpdate{AccountID: a.ID, Mid: mid, MchOrderNo: "SAME-1", Status: models.StatusPaid,
+			Amount: 100, Source: "sync", Refunds: []models.RefundSeen{{MchRefundNo: "SAME-1", Amount: 10}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 5 {
+		hits, err := s.FindOrdersByAnyID(ctx, []string{"mch1", "mch2"}, "SAME-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) != 2 || hits[0].Mid == hits[1].Mid {
+			t.Fatalf("hits = %+v, want one per mid", hits)
+		}
+		for _, h := range hits {
+			if h.MatchedBy != "mch_order_no" {
+				t.Errorf("%s matched by %q, want mch_order_no", h.Mid, h.MatchedBy)
+			}
+		}
+	}
+}

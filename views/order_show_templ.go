@@ -1361,7 +1361,7 @@ func sourceKey(s string) string {
 
 func eventKey(k string) string {
 	switch k {
-	case "link", "lookup", "notification", "sync", "seed", "refresh", "refund", "ksher":
+	case "link", "lookup", "notification", "sync", "seed", "refresh", "refund", "order":
 		return k
 	}
 	return "other"

@@ -101,19 +101,22 @@ func newHTTPBench(b *testing.B) *httpBench {
 func (h *httpBench) get(b *testing.B, path, want string, anonymous bool) {
 	req, err := http.NewRequest(http.MethodGet, h.base+path, nil)
 	if err != nil {
-		b.Fatal(err)
+		b.Error(err)
+		return
 	}
 	if !anonymous {
 		req.Header.Set("Cookie", h.cookie)
 	}
+	// b.Error, not b.Fatal: RunParallel calls this from its own goroutines.
 	resp, err := h.client.Do(req)
 	if err != nil {
-		b.Fatal(err)
+		b.Error(err)
+		return
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
-		b.Fatalf("GET %s: %d, %d bytes, %v; want 200 with %q", path, resp.StatusCode, len(body), err, want)
+		b.Errorf("GET %s: %d, %d bytes, %v; want 200 with %q", path, resp.StatusCode, len(body), err, want)
 	}
 }
 

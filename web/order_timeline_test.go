@@ -76,7 +76,7 @@ func TestOrderTimelineInThaiAndEnglish(t *testing.T) {
 	// A refund the daily report brings, a failed call as the refresh
 	// records it, and an entry from before codes existed.
 	if _, _, err := e.store.UpsertOrder(ctx, models.OrderUpdate{AccountID: e.v3.ID, Mid: "mch46100", MchOrderNo: id, Source: "sync",
-		Refunds: []models.RefundSeen{{MchRefundNo: "R-TIMELINE-1", Amount: 5000}}}); err != nil {
+		Refunds: []models.RefundSeen{{MchRefundNo: "R-TIMELINE-1", Amount: 5000, At: time.Date(2026, 1, 1, 4, 0, 0, 0, time.UTC)}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.store.AddOrderEvent(ctx, o.ID, "refresh", "order_query: transport", false, 40*time.Millisecond,
@@ -103,20 +103,20 @@ func TestOrderTimelineInThaiAndEnglish(t *testing.T) {
 		latencyUnit string
 	}{
 		{"th-TH,th;q=0.9", []string{
+			"คืนเงิน R-TIMELINE-1 จำนวน 50.00 THB สำเร็จ", // at its own time, before it was recorded
 			"Ksher ตอบว่า: ยังไม่แน่ชัด (NOTSURE)",
 			"สร้างคำสั่งซื้อ: ยังไม่แน่ชัด ยอด 150.50 THB",
 			"การแจ้งเตือนจาก Ksher (ตรวจสอบลายเซ็นแล้ว): ชำระแล้ว (SUCCESS) · ชำระเงินแล้ว 150.50 THB เมื่อ 2026-01-01 10:00:00",
 			"ในรายงานประจำวันของ Ksher · ชำระแล้ว → คืนเงินบางส่วน",
-			"บันทึกการคืนเงิน R-TIMELINE-1 จำนวน 50.00 THB",
 			"order_query ไม่สำเร็จ: เชื่อมต่อ Ksher ไม่ได้",
 			"[en] an entry stored in English only",
 		}, " มิลลิวินาที"},
 		{"en-US,en;q=0.9", []string{
+			"Refund R-TIMELINE-1 of 50.00 THB succeeded",
 			"Ksher answered: Not sure yet (NOTSURE)",
 			"Order created: Not sure yet, 150.50 THB",
 			"Notification from Ksher, signature verified: Paid (SUCCESS) · Paid 150.50 THB at 2026-01-01 10:00:00",
 			"In Ksher's daily report · Paid → Partially refunded",
-			"Refund R-TIMELINE-1 of 50.00 THB recorded",
 			"order_query failed: Ksher could not be reached",
 			"an entry stored in English only",
 		}, " ms"},
@@ -150,8 +150,9 @@ func TestOrderTimelineInThaiAndEnglish(t *testing.T) {
 }
 
 // An order cached from history (the sandbox seed, a daily report) tells its
-// story at Ksher's own times: created, paid, notified, refunded, in that
-// order and before the moment it was cached, in the reader's language.
+// story at its own times: created, paid, notified, refunded, in that order
+// and before the moment it was cached, in the reader's language; the refund
+// is one line.
 func TestOrderTimelineShowsKsherTimes(t *testing.T) {
 	e := newOrderEnv(t)
 	ctx := context.Background()
@@ -170,9 +171,9 @@ func TestOrderTimelineShowsKsherTimes(t *testing.T) {
 		lang string
 		want []string
 	}{
-		{"en", []string{"2026-11-16 18:59:09 Order created at Ksher, 2,155.00 THB", "2026-11-16 19:09:09 Paid 2,155.00 THB by truemoney",
+		{"en", []string{"2026-11-16 18:59:09 Order created, 2,155.00 THB", "2026-11-16 19:09:09 Paid 2,155.00 THB by truemoney",
 			"2026-11-16 19:09:09 Ksher's payment notification received", "2026-11-19 18:59:09 Refund HIST-RF-1 of 2,155.00 THB succeeded"}},
-		{"th", []string{"2026-11-16 18:59:09 สร้างคำสั่งซื้อที่ Ksher ยอด 2,155.00 THB", "2026-11-16 19:09:09 ชำระเงิน 2,155.00 THB ผ่าน truemoney",
+		{"th", []string{"2026-11-16 18:59:09 สร้างคำสั่งซื้อ ยอด 2,155.00 THB", "2026-11-16 19:09:09 ชำระเงิน 2,155.00 THB ผ่าน truemoney",
 			"2026-11-16 19:09:09 ได้รับการแจ้งชำระเงินจาก Ksher", "2026-11-19 18:59:09 คืนเงิน HIST-RF-1 จำนวน 2,155.00 THB สำเร็จ"}},
 	} {
 		req := httptest.NewRequest(http.MethodGet, fmt.Sprintf("/m/mch46100/orders/%d", o.ID), nil)
@@ -181,14 +182,19 @@ func TestOrderTimelineShowsKsherTimes(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s detail = %d", tt.lang, resp.StatusCode)
 		}
+		// The order's four moments, then the one entry recorded when it was
+		// cached; the refund is not shown a second time as recorded.
 		rows := timelineRows(body)
-		if len(rows) < len(tt.want) {
-			t.Fatalf("%s timeline = %q, want it to start with %q", tt.lang, rows, tt.want)
+		if len(rows) != len(tt.want)+1 {
+			t.Fatalf("%s timeline = %q, want %q and the caching entry", tt.lang, rows, tt.want)
 		}
 		for i, want := range tt.want {
 			if rows[i] != want {
 				t.Errorf("%s timeline[%d] = %q, want %q", tt.lang, i, rows[i], want)
 			}
+		}
+		if last := rows[len(rows)-1]; strings.Contains(last, "HIST-RF-1") || !strings.Contains(last, "2,155.00 THB") {
+			t.Errorf("%s last entry = %q, want the caching entry", tt.lang, last)
 		}
 	}
 }
