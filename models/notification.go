@@ -229,7 +229,7 @@ func (s *Store) ListNotifications(ctx context.Context, f NotificationFilter) ([]
 	if f.After != "" {
 		at, id, err := decodeCursor(f.After)
 		if err != nil {
-			return nil, "", Errorf(EINVALID, "The page link is not valid; start from the first page.")
+			return nil, "", errorID(EINVALID, "error.bad_page_link", "The page link is not valid; start from the first page.")
 		}
 		q = q.Where("(n.received_at, n.id) < (?, ?)", time.Unix(0, at).UTC(), id)
 	}

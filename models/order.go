@@ -433,7 +433,7 @@ func (s *Store) ListOrdersPage(ctx context.Context, f OrderFilter) (*OrderPage, 
 	if cursor != "" {
 		key, id, err := decodeCursor(cursor)
 		if err != nil {
-			return nil, Errorf(EINVALID, "The page link is not valid; start from the first page.")
+			return nil, errorID(EINVALID, "error.bad_page_link", "The page link is not valid; start from the first page.")
 		}
 		op := ">"
 		if scanDesc {

@@ -176,7 +176,7 @@ func notFoundOr(err error, what string) error {
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return Errorf(ENOTFOUND, "%s not found.", what)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
-		return Errorf(ECONFLICT, "%s already exists.", what)
+		return &Error{Code: ECONFLICT, Message: what + " already exists.", MsgID: "error.already_exists"}
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
 		return Errorf(EINVALID, "%s refers to something that does not exist (an unknown mid?).", what)
 	}
