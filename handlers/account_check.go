@@ -58,7 +58,7 @@ func (h *Handler) checkAccount(c *fiber.Ctx, id int64) (views.AccountTestVM, []m
 	ctx, cancel := context.WithTimeout(c.UserContext(), accountCheckTimeout)
 	defer cancel()
 	res := views.AccountTestVM{At: h.formatTime(time.Now())}
-	client, a, err := h.gateways.For(ctx, id)
+	client, a, err := h.orderCache.Clients().For(ctx, id)
 	if err != nil {
 		// The error names the problem (which key does not parse), never
 		// the key itself.

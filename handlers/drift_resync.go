@@ -93,7 +93,7 @@ func (h *Handler) resync(ctx context.Context, orders []*models.Order) views.Drif
 		go func() {
 			defer wg.Done()
 			for o := range work {
-				after, up := h.refreshOrder(ctx, o, true)
+				after, up := h.orderCache.Refresh(ctx, o, true)
 				confirmed := false
 				if up.Err == nil && up.Called {
 					confirmed = h.settleResync(ctx, o, after, up.Answer)

@@ -87,22 +87,46 @@ type Handler struct {
 	store Store
 	i18n  Translators
 	cfg   Config
-	// gateways builds the Ksher client of each merchant account.
-	gateways *Gateways
+	// orderCache asks Ksher about orders under the cache rules.
+	orderCache OrderCache
 }
 
-// New returns a Handler. gw is the process's one cache of Ksher clients,
-// shared with the background workers so that the in-process 10-second query
-// guard of each client covers every caller; nil makes a private one.
-func New(log *slog.Logger, store Store, tr Translators, cfg Config, gw *Gateways) *Handler {
+// OrderCache is what the order pages, the search and the hooks need from
+// models.Orders.
+type OrderCache interface {
+	Refresh(ctx context.Context, o *models.Order, force bool) (*models.Order, models.UpstreamNote)
+	FindLive(ctx context.Context, a models.MidAccess, id string) models.UpstreamNote
+	NextAskAt(ctx context.Context, o *models.Order) (time.Time, error)
+	Clients() *models.GatewayClients
+}
+
+// New returns a Handler. orders is the order cache's service, built on the
+// process's one cache of Ksher clients (shared with the background workers,
+// so that each client's in-process 10-second query guard covers every
+// caller).
+func New(log *slog.Logger, store Store, tr Translators, cfg Config, orders OrderCache) *Handler {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	if gw == nil {
-		gw = NewGateways(store, log)
-	}
-	return &Handler{log: log, store: store, i18n: tr, cfg: cfg, gateways: gw}
+	return &Handler{log: log, store: store, i18n: tr, cfg: cfg, orderCache: orders}
 }
+
+// OrderStore is what the search and order pages read from models.Store.
+type OrderStore interface {
+	FindOrder(ctx context.Context, mids []string, id int64) (*models.Order, error)
+	FindOrdersByAnyID(ctx context.Context, mids []string, id string) ([]models.OrderHit, error)
+	ListOrdersPage(ctx context.Context, f models.OrderFilter) (*models.OrderPage, error)
+	OrderEvents(ctx context.Context, orderID int64) ([]models.OrderEvent, error)
+	OrderRefunds(ctx context.Context, orderID int64) ([]models.OrderRefund, error)
+	AddOrderEvent(ctx context.Context, orderID int64, kind, summary string, ok bool, latency time.Duration, detail any) error
+	Account(ctx context.Context, id int64) (*models.MerchantAccount, error)
+	SavedViews(ctx context.Context, userID int64) ([]models.SavedView, error)
+	SaveView(ctx context.Context, userID int64, name, query string) (*models.SavedView, error)
+	DeleteSavedView(ctx context.Context, userID, id int64) error
+}
+
+// orders is the store's order part (Store embeds OrderStore).
+func (h *Handler) orders() OrderStore { return h.store }
 
 // Keys of request-scoped values in fiber.Ctx.Locals, set by web's middleware.
 const (

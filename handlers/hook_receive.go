@@ -54,11 +54,11 @@ func (h *Handler) hookAccount(c *fiber.Ctx, n *models.Notification, api gateway.
 	if err != nil || id <= 0 {
 		return nil, nil, &hookRefusal{fiber.StatusNotFound, hookErrUnknownAccount, "the URL names no account"}
 	}
-	gw, a, err := h.gateways.For(c.UserContext(), id)
+	gw, a, err := h.orderCache.Clients().For(c.UserContext(), id)
 	switch {
 	case models.ErrorCode(err) == models.ENOTFOUND:
 		return nil, nil, &hookRefusal{fiber.StatusNotFound, hookErrUnknownAccount, "no account " + strconv.FormatInt(id, 10)}
-	case errors.Is(err, ErrGatewayConfig):
+	case errors.Is(err, models.ErrGatewayConfig):
 		n.AccountID = &id
 		// 503: Ksher retries, and may succeed once the credentials are fixed.
 		return nil, nil, &hookRefusal{fiber.StatusServiceUnavailable, hookErrAccountConfig, err.Error()}

@@ -62,11 +62,11 @@ func v3Sign(raw []byte) string {
 func notificationUpdate(accountID int64, n *gateway.Notification) models.OrderUpdate {
 	var u models.OrderUpdate
 	if n.Type == "payment_link" {
-		u = OrderUpdateFromLink(accountID, &gateway.PaymentLink{Meta: n.Meta, Mid: n.Mid, MerchantOrderID: n.MerchantOrderID,
+		u = models.OrderUpdateFromLink(accountID, &gateway.PaymentLink{Meta: n.Meta, Mid: n.Mid, MerchantOrderID: n.MerchantOrderID,
 			Amount: n.Amount, Currency: n.Currency, Channel: n.Channel, KsherOrderID: n.KsherOrderID, PayOrderID: n.PayOrderID,
 			ChannelOrderID: n.ChannelOrderID, PaidAt: n.PaidAt, Status: n.Status})
 	} else {
-		u = OrderUpdateFrom(accountID, models.OrderKindKsherPay, &gateway.Order{Meta: n.Meta, Mid: n.Mid, MerchantOrderID: n.MerchantOrderID,
+		u = models.OrderUpdateFrom(accountID, models.OrderKindKsherPay, &gateway.Order{Meta: n.Meta, Mid: n.Mid, MerchantOrderID: n.MerchantOrderID,
 			KsherOrderID: n.KsherOrderID, ChannelOrderID: n.ChannelOrderID, Channel: n.Channel, Amount: n.Amount, Currency: n.Currency,
 			PaidAt: n.PaidAt, Status: n.Status})
 	}

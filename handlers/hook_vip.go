@@ -92,12 +92,12 @@ func (h *Handler) publicURL(c *fiber.Ctx) string {
 // Ksher does not know it) and whether this request asked Ksher.
 func (h *Handler) webhookQuery(ctx context.Context, a *models.MerchantAccount, cached *models.Order, id string) (*models.Order, bool, error) {
 	if cached != nil {
-		o, up := h.refreshOrder(ctx, cached, true)
+		o, up := h.orderCache.Refresh(ctx, cached, true)
 		return o, up.Called, up.Err
 	}
 	asked := false
 	for _, m := range a.Mids {
-		up := h.findLive(ctx, models.MidAccess{Mid: m}, id)
+		up := h.orderCache.FindLive(ctx, models.MidAccess{Mid: m}, id)
 		asked = asked || up.Called
 		if up.Err != nil {
 			return nil, asked, up.Err

@@ -12,7 +12,7 @@ import (
 )
 
 // OrderRefresh handles POST /m/:mid/orders/:id/refresh: ask Ksher about the
-// order now, whatever its state, but never sooner than QueryGap after Ksher
+// order now, whatever its state, but never sooner than models.QueryGap after Ksher
 // last spoke about it (across replicas: refreshOrder goes through
 // Upstream). htmx gets the order panel back with what happened; a plain form
 // is sent back to the detail page, whose timeline shows the call.
@@ -21,7 +21,7 @@ func (h *Handler) OrderRefresh(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	o, up := h.refreshOrder(c.UserContext(), o, true)
+	o, up := h.orderCache.Refresh(c.UserContext(), o, true)
 	if c.Get("HX-Request") != "true" {
 		// The detail page words the outcome (refreshedNotice).
 		return redirectAfterPost(c, orderURL(o)+"?"+refreshOutcome(up).Encode())
@@ -30,7 +30,7 @@ func (h *Handler) OrderRefresh(c *fiber.Ctx) error {
 	var notice *views.OrderNotice
 	switch {
 	case up.Err != nil:
-		notice = &views.OrderNotice{Kind: "error", ID: "orders.notice.failed", Data: map[string]any{"Code": gatewayErrorCode(up.Err)}}
+		notice = &views.OrderNotice{Kind: "error", ID: "orders.notice.failed", Data: map[string]any{"Code": models.GatewayErrorCode(up.Err)}}
 	case !up.Called:
 		notice = &views.OrderNotice{Kind: "info", ID: "orders.notice.too_soon", Data: map[string]any{"Time": localTimeZ(up.NextAt(), loc)}}
 	case !up.Found:
@@ -49,10 +49,10 @@ func (h *Handler) OrderRefresh(c *fiber.Ctx) error {
 // refreshOutcome is what a refresh did, for the detail page a plain form
 // is sent back to: ?refreshed=failed|too_soon|unknown|asked (with the
 // error's code, or the call's latency).
-func refreshOutcome(up UpstreamNote) url.Values {
+func refreshOutcome(up models.UpstreamNote) url.Values {
 	switch {
 	case up.Err != nil:
-		return url.Values{"refreshed": {"failed"}, "code": {gatewayErrorCode(up.Err)}}
+		return url.Values{"refreshed": {"failed"}, "code": {models.GatewayErrorCode(up.Err)}}
 	case !up.Called:
 		return url.Values{"refreshed": {"too_soon"}}
 	case !up.Found:

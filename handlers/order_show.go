@@ -24,10 +24,10 @@ func (h *Handler) OrderShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	o, up := h.refreshOrder(c.UserContext(), o, false)
+	o, up := h.orderCache.Refresh(c.UserContext(), o, false)
 	var notice *views.OrderNotice
 	if up.Err != nil {
-		notice = &views.OrderNotice{Kind: "error", ID: "orders.notice.view_failed", Data: map[string]any{"Code": gatewayErrorCode(up.Err)}}
+		notice = &views.OrderNotice{Kind: "error", ID: "orders.notice.view_failed", Data: map[string]any{"Code": models.GatewayErrorCode(up.Err)}}
 	} else if up.Called && !up.Found {
 		notice = &views.OrderNotice{Kind: "error", ID: "orders.notice.unknown"}
 	} else if up.Called {
@@ -69,15 +69,11 @@ func (h *Handler) orderShowVM(c *fiber.Ctx, o *models.Order, notice *views.Order
 	if o.PaidCurrency != "" {
 		vm.Paid = views.Money{Minor: o.PaidAmount, Currency: o.PaidCurrency}
 	}
-	// Ksher may be asked again QueryGap after it last spoke about the order.
-	last, _, err := h.orders().LastUpstreamCall(ctx, orderKey(o.Mid, o.MchOrderNo))
+	next, err := h.orderCache.NextAskAt(ctx, o)
 	if err != nil {
 		return vm, err
 	}
-	if o.CheckedAt != nil && o.CheckedAt.After(last) {
-		last = *o.CheckedAt
-	}
-	if next := last.Add(QueryGap); time.Now().Before(next) {
+	if !next.IsZero() {
 		vm.NextAskAt = localTimeZ(next, loc)
 	}
 	if h.may(c, o.Mid, models.ActRefreshOrder) {

@@ -42,7 +42,7 @@ func (h *Handler) SearchShow(c *fiber.Ctx) error {
 	if len(hits) == 0 && len(q) <= maxSearchID && !strings.ContainsAny(q, " \t") {
 		for _, mid := range mids {
 			a := accessTo(sc, mid)
-			up := h.findLive(ctx, a, q)
+			up := h.orderCache.FindLive(ctx, a, q)
 			vm.Live = append(vm.Live, liveTry(mid, up))
 			if !up.Found {
 				continue
@@ -128,13 +128,13 @@ func accessTo(sc *Scope, mid string) models.MidAccess {
 	return models.MidAccess{Mid: models.Mid{Mid: mid}}
 }
 
-func liveTry(mid string, up UpstreamNote) views.LiveTryVM {
+func liveTry(mid string, up models.UpstreamNote) views.LiveTryVM {
 	t := views.LiveTryVM{Mid: mid, API: up.API, Tried: up.Tried, Called: up.Called, Found: up.Found}
 	if !up.At.IsZero() {
 		t.Age = time.Since(up.At)
 	}
 	if up.Err != nil {
-		t.Error = gatewayErrorCode(up.Err)
+		t.Error = models.GatewayErrorCode(up.Err)
 	}
 	return t
 }

@@ -14,7 +14,8 @@ import (
 
 // SyncStore is what the background sync needs from models.Store.
 type SyncStore interface {
-	AccountSource
+	Account(ctx context.Context, id int64) (*models.MerchantAccount, error)
+	AccountCredentials(a *models.MerchantAccount) (*models.Credentials, error)
 	Accounts(ctx context.Context) ([]models.MerchantAccount, error)
 	EnqueueSync(ctx context.Context, e models.SyncEnqueue) (*models.SyncJob, error)
 	ClaimSyncJob(ctx context.Context, stale time.Duration) (*models.SyncJob, error)
@@ -44,14 +45,14 @@ type SyncConfig struct {
 // so one worker per replica is safe: no two fetch the same page.
 type SyncWorker struct {
 	store SyncStore
-	gw    *Gateways
+	gw    *models.GatewayClients
 	log   *slog.Logger
 	cfg   SyncConfig
 	now   func() time.Time
 }
 
 // NewSyncWorker returns a worker; start it with Run.
-func NewSyncWorker(store SyncStore, gw *Gateways, log *slog.Logger, cfg SyncConfig) *SyncWorker {
+func NewSyncWorker(store SyncStore, gw *models.GatewayClients, log *slog.Logger, cfg SyncConfig) *SyncWorker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

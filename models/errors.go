@@ -16,6 +16,11 @@ const (
 	EUNAUTHORIZED   = "unauthorized"
 	EFORBIDDEN      = "forbidden"
 	ETOOMANYREQUEST = "too_many_requests"
+	// EGATEWAYTIMEOUT: Ksher did not answer in time (504).
+	EGATEWAYTIMEOUT = "gateway_timeout"
+	// EBADGATEWAY: Ksher answered with a server error, an answer that could
+	// not be read, or a signature that did not verify (502, logged).
+	EBADGATEWAY = "bad_gateway"
 )
 
 // Error is an application error with a code and a message safe to show to
@@ -26,7 +31,13 @@ type Error struct {
 	// MsgID, when set, names the message in the UI's catalogs, so pages
 	// show it in the reader's language; Message is its English text.
 	MsgID string
+	// Err is the cause, when there is one (a *gateway.Error for the
+	// gateway codes): errors.As still finds it.
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Error implements the error interface.
 func (e *Error) Error() string {

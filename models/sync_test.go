@@ -84,7 +84,7 @@ func newSyncEnv(t *testing.T, mids ...string) *syncEnv {
 // worker is one replica's worker: its own gateway clients, no retries (so
 // each sandbox call is one request), pages of 3 rows.
 func (e *syncEnv) worker() *handlers.SyncWorker {
-	gws := handlers.NewGateways(e.store, nil, gateway.WithMaxRetries(0), gateway.WithNoSleep())
+	gws := models.NewGatewayClients(e.store, nil, gateway.WithMaxRetries(0), gateway.WithNoSleep())
 	return handlers.NewSyncWorker(e.store, gws, nil, handlers.SyncConfig{PageSize: 3})
 }
 

@@ -35,7 +35,22 @@ type Deps struct {
 	Sandbox http.Handler
 	// Gateways is the process's cache of Ksher clients, shared with the
 	// background workers; nil makes one for this app alone.
-	Gateways *handlers.Gateways
+	Gateways *models.GatewayClients
+	// Orders is the order cache's service; nil builds one over Gateways.
+	Orders *models.Orders
+}
+
+// orders returns d.Orders, or one built over d.Gateways (or a private cache
+// of clients).
+func (d Deps) orders() *models.Orders {
+	if d.Orders != nil {
+		return d.Orders
+	}
+	gw := d.Gateways
+	if gw == nil {
+		gw = models.NewGatewayClients(d.Store, d.Log)
+	}
+	return models.NewOrders(d.Store, gw, d.Log)
 }
 
 // Config is the web part of the configuration.
@@ -80,7 +95,7 @@ func New(d Deps) (*fiber.App, error) {
 		Location:      d.Config.Location,
 		LoginTokenKey: deriveKey(d.Config.SecretKey, "login-2fa"),
 		BaseURL:       d.Config.BaseURL,
-	}, d.Gateways)
+	}, d.orders())
 	m := &middleware{
 		log:           d.Log,
 		store:         d.Store,

@@ -623,7 +623,7 @@ func TestEventLogPage(t *testing.T) {
 
 // newSyncWorker is a worker over the test's store, as one replica runs it.
 func newSyncWorker(e *hookEnv) *handlers.SyncWorker {
-	return handlers.NewSyncWorker(e.store, handlers.NewGateways(e.store, nil, gateway.WithNoSleep()), nil, handlers.SyncConfig{PageSize: 3})
+	return handlers.NewSyncWorker(e.store, models.NewGatewayClients(e.store, nil, gateway.WithNoSleep()), nil, handlers.SyncConfig{PageSize: 3})
 }
 
 // signIn creates a person with a password and signs them in.

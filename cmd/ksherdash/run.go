@@ -194,8 +194,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	// One cache of Ksher clients for the pages and the workers: each client's
 	// in-process 10-second query guard then covers both.
-	gateways := handlers.NewGateways(db.store, log)
-	app, err := web.New(web.Deps{Log: log, Store: db.store, Sandbox: httpHandler(sb), Gateways: gateways, Config: web.Config{
+	gateways := models.NewGatewayClients(db.store, log)
+	orders := models.NewOrders(db.store, gateways, log)
+	app, err := web.New(web.Deps{Log: log, Store: db.store, Sandbox: httpHandler(sb), Gateways: gateways, Orders: orders, Config: web.Config{
 		SecretKey: key, HTTPS: strings.HasPrefix(baseURL, "https://"), BaseURL: baseURL, Sandbox: sandboxOn,
 		Location: c.TimeZone, RequestTimeout: c.RequestTimeout, TrustedProxies: c.TrustedProxies,
 		Sessions: models.SessionPolicy{Idle: c.SessionIdle, Absolute: c.SessionMaxAge},

@@ -1,7 +1,8 @@
-package handlers
+package models
 
 import (
 	"context"
+	"log/slog"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ksherdash/ksherdash/gateway"
-	"github.com/ksherdash/ksherdash/models"
 )
 
 // The order cache's rules, all in this file:
@@ -20,7 +20,7 @@ import (
 //   - Other states are asked about again when viewed, once Ksher last told
 //     us (CheckedAt) more than QueryGap ago.
 //   - Every question to Ksher about one order goes through
-//     models.Store.Upstream under the key "order:<mid>:<mch_order_no>", and
+//     Store.Upstream under the key "order:<mid>:<mch_order_no>", and
 //     every search under "find:<mid>:<id>": one call at a time per key and
 //     never two within QueryGap, across all replicas. The gateway client
 //     adds its own in-process 10-second guard (it may answer Meta.Cached).
@@ -39,36 +39,41 @@ const QueryGap = gateway.QueryInterval
 // says Ksher did not answer rather than hanging for 20 s.
 const interactiveCallTimeout = 8 * time.Second
 
-// OrderStore is what the search and order pages need from models.Store.
-type OrderStore interface {
-	FindOrder(ctx context.Context, mids []string, id int64) (*models.Order, error)
-	FindOrdersByAnyID(ctx context.Context, mids []string, id string) ([]models.OrderHit, error)
-	ListOrdersPage(ctx context.Context, f models.OrderFilter) (*models.OrderPage, error)
-	OrderEvents(ctx context.Context, orderID int64) ([]models.OrderEvent, error)
-	OrderRefunds(ctx context.Context, orderID int64) ([]models.OrderRefund, error)
-	AddOrderEvent(ctx context.Context, orderID int64, kind, summary string, ok bool, latency time.Duration, detail any) error
-	Upstream(ctx context.Context, key string, minGap time.Duration,
-		call func(ctx context.Context) ([]models.OrderUpdate, bool, error)) (models.UpstreamResult, error)
-	LastUpstreamCall(ctx context.Context, key string) (time.Time, bool, error)
-	Account(ctx context.Context, id int64) (*models.MerchantAccount, error)
-	SavedViews(ctx context.Context, userID int64) ([]models.SavedView, error)
-	SaveView(ctx context.Context, userID int64, name, query string) (*models.SavedView, error)
-	DeleteSavedView(ctx context.Context, userID, id int64) error
+// Orders is the order cache's service: it decides when Ksher is asked
+// about an order (the rules above), asks it through the account's client
+// (GatewayClients) under the Upstream lease, and records the answer. The
+// order pages, the search, the drift re-sync and the vip webhook all ask
+// through it. Safe for concurrent use.
+type Orders struct {
+	store   *Store
+	clients *GatewayClients
+	log     *slog.Logger
+	now     func() time.Time
 }
 
-// orders is the store's order part (Store embeds OrderStore).
-func (h *Handler) orders() OrderStore { return h.store }
+// NewOrders returns the orders service over store, asking Ksher through
+// clients (the process's one cache of clients).
+func NewOrders(store *Store, clients *GatewayClients, log *slog.Logger) *Orders {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Orders{store: store, clients: clients, log: log, now: time.Now}
+}
 
+// Clients returns the cache of Ksher clients the service asks through.
+func (s *Orders) Clients() *GatewayClients { return s.clients }
+
+// orderKey is the Upstream key of every question about one cached order.
 func orderKey(mid, mchOrderNo string) string { return "order:" + mid + ":" + mchOrderNo }
 func findKey(mid, id string) string          { return "find:" + mid + ":" + id }
 
 // OrderUpdateFrom maps a gateway answer about an order to a cache update.
-// kind says how to ask about it again (models.OrderKindKsherPay, or the vip
+// kind says how to ask about it again (OrderKindKsherPay, or the vip
 // family: redirect, cscanb, ...). An answer the client served from its
 // 10-second memory (Meta.Cached) is not a new word from Ksher: it does not
 // count as checked.
-func OrderUpdateFrom(accountID int64, kind string, o *gateway.Order) models.OrderUpdate {
-	u := models.OrderUpdate{AccountID: accountID, Mid: o.Mid, Kind: kind, MchOrderNo: o.MerchantOrderID,
+func OrderUpdateFrom(accountID int64, kind string, o *gateway.Order) OrderUpdate {
+	u := OrderUpdate{AccountID: accountID, Mid: o.Mid, Kind: kind, MchOrderNo: o.MerchantOrderID,
 		KsherOrderNo: o.KsherOrderID, ChannelOrderNo: o.ChannelOrderID, GatewayOrderNo: o.GatewayOrderID,
 		Status: string(o.Status), RawStatus: o.RawStatus, Amount: o.Amount, Currency: o.Currency, Channel: o.Channel,
 		PaidAmount: o.PaidAmount, PaidCurrency: o.PaidCurrency, Rate: o.Rate, Raw: o.Raw, Checked: !o.Cached}
@@ -85,8 +90,8 @@ func OrderUpdateFrom(accountID int64, kind string, o *gateway.Order) models.Orde
 // OrderUpdateFromLink maps a gateway answer about a hosted payment link.
 // On v3 the link's row keeps the KsherPay order behind it (PayOrderID) as
 // its gateway number; a vip link is a redirect order.
-func OrderUpdateFromLink(accountID int64, l *gateway.PaymentLink) models.OrderUpdate {
-	u := models.OrderUpdate{AccountID: accountID, Mid: l.Mid, Kind: models.OrderKindLink, MchOrderNo: l.MerchantOrderID,
+func OrderUpdateFromLink(accountID int64, l *gateway.PaymentLink) OrderUpdate {
+	u := OrderUpdate{AccountID: accountID, Mid: l.Mid, Kind: OrderKindLink, MchOrderNo: l.MerchantOrderID,
 		KsherOrderNo: l.KsherOrderID, ChannelOrderNo: l.ChannelOrderID, GatewayOrderNo: l.PayOrderID,
 		Status: string(l.Status), RawStatus: l.RawStatus, Amount: l.Amount, Currency: l.Currency, Channel: l.Channel,
 		Raw: l.Raw, Checked: !l.Cached}
@@ -128,7 +133,7 @@ var ksherNumberRe = regexp.MustCompile(`^9[0-9]{19,31}$`)
 // lookupStep is one question a search may ask Ksher.
 type lookupStep struct {
 	Label string // what was asked: "ksher_order_no", "mch_order_no", "payment_link", "channel_order_no", or a vip family
-	run   func(ctx context.Context) (*models.OrderUpdate, error)
+	run   func(ctx context.Context) (*OrderUpdate, error)
 }
 
 // lookupPlan is the search heuristic: the questions to ask Ksher about id
@@ -144,15 +149,15 @@ type lookupStep struct {
 //
 // Refund numbers are found in the cache only on v3: refund_query needs the
 // order's number too.
-func lookupPlan(c *gateway.Client, a *models.MerchantAccount, mid, id string) []lookupStep {
+func lookupPlan(c *gateway.Client, a *MerchantAccount, mid, id string) []lookupStep {
 	v3 := func(label string, p gateway.OrderGetParams) lookupStep {
-		return lookupStep{Label: label, run: func(ctx context.Context) (*models.OrderUpdate, error) {
+		return lookupStep{Label: label, run: func(ctx context.Context) (*OrderUpdate, error) {
 			p.Mid = mid
 			o, err := c.Orders.Get(ctx, &p)
 			if err != nil {
 				return nil, err
 			}
-			u := OrderUpdateFrom(a.ID, models.OrderKindKsherPay, o)
+			u := OrderUpdateFrom(a.ID, OrderKindKsherPay, o)
 			return &u, nil
 		}}
 	}
@@ -160,7 +165,7 @@ func lookupPlan(c *gateway.Client, a *models.MerchantAccount, mid, id string) []
 		if ksherNumberRe.MatchString(id) {
 			return []lookupStep{v3("ksher_order_no", gateway.OrderGetParams{KsherOrderID: &id})}
 		}
-		link := lookupStep{Label: "payment_link", run: func(ctx context.Context) (*models.OrderUpdate, error) {
+		link := lookupStep{Label: "payment_link", run: func(ctx context.Context) (*OrderUpdate, error) {
 			l, err := c.PaymentLinks.Get(ctx, &gateway.PaymentLinkGetParams{Mid: mid, MerchantOrderID: id})
 			if err != nil {
 				return nil, err
@@ -173,7 +178,7 @@ func lookupPlan(c *gateway.Client, a *models.MerchantAccount, mid, id string) []
 	}
 	steps := make([]lookupStep, 0, len(vipFamilies))
 	for _, fam := range vipFamilies {
-		steps = append(steps, lookupStep{Label: string(fam), run: func(ctx context.Context) (*models.OrderUpdate, error) {
+		steps = append(steps, lookupStep{Label: string(fam), run: func(ctx context.Context) (*OrderUpdate, error) {
 			return vipLookup(ctx, c, a.ID, mid, fam, id)
 		}})
 	}
@@ -182,7 +187,7 @@ func lookupPlan(c *gateway.Client, a *models.MerchantAccount, mid, id string) []
 
 // vipLookup asks the vip gateway about id in one family. A refund record
 // leads to its order, which carries the refund.
-func vipLookup(ctx context.Context, c *gateway.Client, accountID int64, mid string, fam gateway.OrderType, id string) (*models.OrderUpdate, error) {
+func vipLookup(ctx context.Context, c *gateway.Client, accountID int64, mid string, fam gateway.OrderType, id string) (*OrderUpdate, error) {
 	o, err := c.Orders.Get(ctx, &gateway.OrderGetParams{Mid: mid, MerchantOrderID: &id, Type: fam})
 	if err != nil {
 		return nil, err
@@ -200,7 +205,7 @@ func vipLookup(ctx context.Context, c *gateway.Client, accountID int64, mid stri
 		if err != nil {
 			return nil, err
 		}
-		u.Refunds = []models.RefundSeen{{MchRefundNo: id, KsherRefundNo: o.GatewayOrderID, Amount: absMinor(o.Amount)}}
+		u.Refunds = []RefundSeen{{MchRefundNo: id, KsherRefundNo: o.GatewayOrderID, Amount: absMinor(o.Amount)}}
 		return u, nil
 	}
 	kind := string(fam)
@@ -239,8 +244,9 @@ func orderNotKnown(err error) bool {
 // codeRefundWithoutOrder: a vip refund record that names no order.
 const codeRefundWithoutOrder = "REFUND_WITHOUT_ORDER"
 
-// gatewayErrorCode is a short, secret-free name for a failed call.
-func gatewayErrorCode(err error) string {
+// GatewayErrorCode is a short, secret-free name for a failed call (the
+// timeline and the notices show it): "<kind> <Ksher code>".
+func GatewayErrorCode(err error) string {
 	var ge *gateway.Error
 	if errors.As(err, &ge) {
 		if ge.Code != "" {
@@ -262,12 +268,12 @@ type UpstreamNote struct {
 	Latency time.Duration // of this request's call
 	Tried   []string      // the questions asked (lookupStep labels)
 	API     string        // the account's Ksher API (searches)
-	Err     error         // why there is no answer (gateway or configuration)
+	Err     error         // why there is no answer: a domain *Error (GatewayError) or a store failure
 	// Answer is what Ksher said about the order when this request asked it
 	// and it answered (refreshes). The cache may have kept a final state
 	// against it (a paid order stays paid when Ksher says pending), so it
 	// is the only record of Ksher's own word.
-	Answer *models.OrderUpdate
+	Answer *OrderUpdate
 }
 
 // NextAt is when Ksher may be asked again.
@@ -279,10 +285,10 @@ func (u UpstreamNote) NextAt() time.Time {
 }
 
 // queryOrder asks Ksher about a cached order the way its kind needs.
-func queryOrder(ctx context.Context, c *gateway.Client, o *models.Order) (*models.OrderUpdate, string, error) {
+func queryOrder(ctx context.Context, c *gateway.Client, o *Order) (*OrderUpdate, string, error) {
 	mch := o.MchOrderNo
 	switch {
-	case c.API() == gateway.APIV3 && o.Kind == models.OrderKindLink:
+	case c.API() == gateway.APIV3 && o.Kind == OrderKindLink:
 		l, err := c.PaymentLinks.Get(ctx, &gateway.PaymentLinkGetParams{Mid: o.Mid, MerchantOrderID: mch})
 		if err != nil {
 			return nil, "gateway_order_query", err
@@ -294,11 +300,11 @@ func queryOrder(ctx context.Context, c *gateway.Client, o *models.Order) (*model
 		if err != nil {
 			return nil, "order_query", err
 		}
-		u := OrderUpdateFrom(o.AccountID, models.OrderKindKsherPay, g)
+		u := OrderUpdateFrom(o.AccountID, OrderKindKsherPay, g)
 		return &u, "order_query", nil
 	}
 	fam := gateway.OrderType(o.Kind)
-	if fam == "" || fam == models.OrderKindLink {
+	if fam == "" || fam == OrderKindLink {
 		fam = gateway.OrderTypeRedirect
 	}
 	g, err := c.Orders.Get(ctx, &gateway.OrderGetParams{Mid: o.Mid, MerchantOrderID: &mch, Type: fam})
@@ -310,12 +316,29 @@ func queryOrder(ctx context.Context, c *gateway.Client, o *models.Order) (*model
 	return &u, op, nil
 }
 
-// refreshOrder brings a cached order up to date per the cache rules and
+// NextAskAt is when Ksher may next be asked about o: QueryGap after it last
+// spoke about it (a call through Upstream on any replica, or an answer or
+// notification that checked the order); zero when it may be asked now.
+func (s *Orders) NextAskAt(ctx context.Context, o *Order) (time.Time, error) {
+	last, _, err := s.store.LastUpstreamCall(ctx, orderKey(o.Mid, o.MchOrderNo))
+	if err != nil {
+		return time.Time{}, err
+	}
+	if o.CheckedAt != nil && o.CheckedAt.After(last) {
+		last = *o.CheckedAt
+	}
+	if next := last.Add(QueryGap); s.now().Before(next) {
+		return next, nil
+	}
+	return time.Time{}, nil
+}
+
+// Refresh brings a cached order up to date per the cache rules and
 // returns it (reloaded when Ksher was asked) with what happened. force is
 // the refresh button: it asks about final states too, still no sooner than
 // QueryGap after Ksher last spoke about the order.
-func (h *Handler) refreshOrder(ctx context.Context, o *models.Order, force bool) (*models.Order, UpstreamNote) {
-	now := time.Now()
+func (s *Orders) Refresh(ctx context.Context, o *Order, force bool) (*Order, UpstreamNote) {
+	now := s.now()
 	var up UpstreamNote
 	if o.CheckedAt != nil {
 		up.At = *o.CheckedAt
@@ -326,19 +349,19 @@ func (h *Handler) refreshOrder(ctx context.Context, o *models.Order, force bool)
 	if o.CheckedAt != nil && now.Sub(*o.CheckedAt) < QueryGap {
 		return o, up // Ksher told us moments ago (an answer or a notification)
 	}
-	if last, _, err := h.orders().LastUpstreamCall(ctx, orderKey(o.Mid, o.MchOrderNo)); err == nil && last.After(up.At) {
+	if last, _, err := s.store.LastUpstreamCall(ctx, orderKey(o.Mid, o.MchOrderNo)); err == nil && last.After(up.At) {
 		up.At = last
 	}
-	client, _, err := h.gateways.For(ctx, o.AccountID)
+	client, _, err := s.clients.For(ctx, o.AccountID)
 	if err != nil {
-		up.Err = err
+		up.Err = GatewayError(err)
 		return o, up
 	}
 	var op string
 	var callErr error
-	res, err := h.orders().Upstream(ctx, orderKey(o.Mid, o.MchOrderNo), QueryGap, func(ctx context.Context) ([]models.OrderUpdate, bool, error) {
+	res, err := s.store.Upstream(ctx, orderKey(o.Mid, o.MchOrderNo), QueryGap, func(ctx context.Context) ([]OrderUpdate, bool, error) {
 		start := time.Now()
-		var u *models.OrderUpdate
+		var u *OrderUpdate
 		cctx, cancel := context.WithTimeout(ctx, interactiveCallTimeout)
 		u, op, callErr = queryOrder(cctx, client, o)
 		cancel()
@@ -357,7 +380,7 @@ func (h *Handler) refreshOrder(ctx context.Context, o *models.Order, force bool)
 		}
 		answer := *u
 		up.Answer = &answer
-		return []models.OrderUpdate{*u}, true, nil
+		return []OrderUpdate{*u}, true, nil
 	})
 	up.Called, up.Found, up.At = res.Called, res.Found, res.CalledAt
 	if err != nil || callErr != nil {
@@ -369,33 +392,33 @@ func (h *Handler) refreshOrder(ctx context.Context, o *models.Order, force bool)
 	}
 	if res.Called && callErr != nil {
 		if !orderNotKnown(callErr) {
-			up.Err = callErr // no answer; "not known" is an answer (Found false)
+			up.Err = GatewayError(callErr) // no answer; "not known" is an answer (Found false)
 		}
-		summary := op + ": " + gatewayErrorCode(callErr)
-		if err := h.orders().AddOrderEvent(ctx, o.ID, "refresh", summary, false, up.Latency, map[string]string{"op": op, "error": gatewayErrorCode(callErr)}); err != nil {
-			h.log.Warn("Cannot record a gateway call in the timeline.", "order_id", o.ID, slogErr(err))
+		summary := op + ": " + GatewayErrorCode(callErr)
+		if err := s.store.AddOrderEvent(ctx, o.ID, "refresh", summary, false, up.Latency, map[string]string{"op": op, "error": GatewayErrorCode(callErr)}); err != nil {
+			s.log.Warn("Cannot record a gateway call in the timeline.", "order_id", o.ID, slog.Any("error", err))
 		}
 		return o, up
 	}
-	if fresh, err := h.orders().FindOrder(ctx, []string{o.Mid}, o.ID); err == nil {
+	if fresh, err := s.store.FindOrder(ctx, []string{o.Mid}, o.ID); err == nil {
 		o = fresh
 	}
 	return o, up
 }
 
-// findLive asks Ksher about id on one mid, per lookupPlan, through the
+// FindLive asks Ksher about id on one mid, per lookupPlan, through the
 // "find" guard. The answer lands in the cache (Upstream stores it).
-func (h *Handler) findLive(ctx context.Context, a models.MidAccess, id string) UpstreamNote {
+func (s *Orders) FindLive(ctx context.Context, a MidAccess, id string) UpstreamNote {
 	var up UpstreamNote
-	client, acct, err := h.gateways.For(ctx, a.Mid.AccountID)
+	client, acct, err := s.clients.For(ctx, a.Mid.AccountID)
 	if err != nil {
-		up.Err = err
+		up.Err = GatewayError(err)
 		return up
 	}
 	up.API = string(client.API())
 	plan := lookupPlan(client, acct, a.Mid.Mid, id)
 	var callErr error
-	res, err := h.orders().Upstream(ctx, findKey(a.Mid.Mid, id), QueryGap, func(ctx context.Context) ([]models.OrderUpdate, bool, error) {
+	res, err := s.store.Upstream(ctx, findKey(a.Mid.Mid, id), QueryGap, func(ctx context.Context) ([]OrderUpdate, bool, error) {
 		for _, step := range plan {
 			up.Tried = append(up.Tried, step.Label)
 			start := time.Now()
@@ -415,7 +438,7 @@ func (h *Handler) findLive(ctx context.Context, a models.MidAccess, id string) U
 			if u.RawStatus != "" {
 				u.Summary += " (" + u.RawStatus + ")"
 			}
-			return []models.OrderUpdate{*u}, true, nil
+			return []OrderUpdate{*u}, true, nil
 		}
 		return nil, false, nil
 	})
@@ -426,9 +449,9 @@ func (h *Handler) findLive(ctx context.Context, a models.MidAccess, id string) U
 		}
 	}
 	if err != nil {
-		up.Err = err
+		up.Err = GatewayError(err) // a store error stays internal
 		if callErr == nil {
-			h.log.Error("Search could not record its gateway call.", "mid", a.Mid.Mid, slogErr(err))
+			s.log.Error("Search could not record its gateway call.", "mid", a.Mid.Mid, slog.Any("error", err))
 		}
 	}
 	return up
