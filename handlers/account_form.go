@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -236,7 +235,7 @@ func (h *Handler) saveAccount(c *fiber.Ctx, prev *models.MerchantAccount) error 
 		id = prev.ID
 		// Dropping a mid also drops everyone's role on it (memberships
 		// cascade): the owner confirms that explicitly.
-		if _, removed = diffMids(prev.Mids, f.Mids); len(removed) > 0 && c.FormValue("confirm_remove") == "" {
+		if _, removed = models.DiffMids(prev.Mids, f.Mids); len(removed) > 0 && c.FormValue("confirm_remove") == "" {
 			if _, ok := probs["mids"]; !ok {
 				probs["mids"] = models.FieldProblem{ID: "accounts.error.confirm_remove", Data: map[string]any{"Mids": strings.Join(removed, ", ")}}
 			}
@@ -245,7 +244,7 @@ func (h *Handler) saveAccount(c *fiber.Ctx, prev *models.MerchantAccount) error 
 	var a *models.MerchantAccount
 	if len(probs) == 0 {
 		var err error
-		a, err = h.store.SaveAccount(c.UserContext(), id, in)
+		a, err = h.store.SaveAccount(c.UserContext(), actor(c), id, in)
 		var ae *models.AccountError
 		switch {
 		case errors.As(err, &ae):
@@ -259,78 +258,8 @@ func (h *Handler) saveAccount(c *fiber.Ctx, prev *models.MerchantAccount) error 
 		vm.Errors, vm.CredentialsUnreadable, vm.RemovedMids = h.translateProblems(c, probs), !readable, removed
 		return render(c, fiber.StatusUnprocessableEntity, views.AccountFormPage(h.accountLayout(c, prev), vm))
 	}
-	if err := h.auditAccountSave(c, prev, a); err != nil {
-		return err
-	}
 	h.log.Info("Merchant account saved.", "request_id", RequestID(c), "account_id", a.ID, "created", prev == nil)
 	return redirectAfterPost(c, "/accounts/"+strconv.FormatInt(a.ID, 10)+"?saved=1")
-}
-
-// auditAccountSave records account_create or account_update (with what
-// changed) and, when the secrets changed, credential_change with the old
-// and new fingerprints: never the secrets themselves.
-func (h *Handler) auditAccountSave(c *fiber.Ctx, prev, a *models.MerchantAccount) error {
-	now := map[string]any{"name": a.Name, "api_kind": a.APIKind, "base_url": a.BaseURL,
-		"gateway_base_url": a.GatewayBaseURL, "sandbox": a.Sandbox, "time_zone": a.TimeZone}
-	oldFP := ""
-	if prev == nil {
-		details := map[string]any{"account_id": a.ID, "mids": midIDs(a.Mids), "fingerprint": a.CredentialsFingerprint}
-		for k, v := range now {
-			details[k] = v
-		}
-		if err := h.audit(c, models.AuditAccountCreate, a.Name, "", details); err != nil {
-			return err
-		}
-	} else {
-		oldFP = prev.CredentialsFingerprint
-		was := map[string]any{"name": prev.Name, "api_kind": prev.APIKind, "base_url": prev.BaseURL,
-			"gateway_base_url": prev.GatewayBaseURL, "sandbox": prev.Sandbox, "time_zone": prev.TimeZone}
-		changes := map[string]any{}
-		for k, v := range now {
-			if was[k] != v {
-				changes[k] = map[string]any{"from": was[k], "to": v}
-			}
-		}
-		added, removed := diffMids(prev.Mids, a.Mids)
-		if len(added) > 0 {
-			changes["mids_added"] = added
-		}
-		if len(removed) > 0 {
-			changes["mids_removed"] = removed
-		}
-		if len(changes) > 0 {
-			if err := h.audit(c, models.AuditAccountUpdate, a.Name, "", map[string]any{"account_id": a.ID, "changes": changes}); err != nil {
-				return err
-			}
-		}
-	}
-	if a.CredentialsFingerprint != oldFP {
-		return h.audit(c, models.AuditCredentialChange, a.Name, "", map[string]any{"account_id": a.ID, "old": oldFP, "new": a.CredentialsFingerprint})
-	}
-	return nil
-}
-
-func midIDs(ms []models.Mid) []string {
-	out := make([]string, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, m.Mid)
-	}
-	return out
-}
-
-func diffMids(before, after []models.Mid) (added, removed []string) {
-	b, a := midIDs(before), midIDs(after)
-	for _, m := range a {
-		if !slices.Contains(b, m) {
-			added = append(added, m)
-		}
-	}
-	for _, m := range b {
-		if !slices.Contains(a, m) {
-			removed = append(removed, m)
-		}
-	}
-	return added, removed
 }
 
 // accountLayout is the shell of the account pages.

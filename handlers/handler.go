@@ -19,38 +19,38 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Authenticate(ctx context.Context, email, password, ip string, p models.LoginPolicy) (*models.User, error)
 	CreateSession(ctx context.Context, userID int64, ip, userAgent string, p models.SessionPolicy) (string, *models.Session, error)
-	RevokeSession(ctx context.Context, userID int64, id string) error
-	SetPassword(ctx context.Context, userID int64, pw string, keepSessionID string) error
+	SignOut(ctx context.Context, by models.Actor, id string) error
+	SetPassword(ctx context.Context, by models.Actor, pw string, keepSessionID string) error
 	SetLanguage(ctx context.Context, userID int64, lang string) error
 	Memberships(ctx context.Context, userID int64) ([]models.Membership, error)
 	Access(ctx context.Context, u *models.User) ([]models.MidAccess, error)
-	SetLastMid(ctx context.Context, userID int64, mid string) error
+	SetLastMid(ctx context.Context, by models.Actor, mid, auditMid string) error
 	OrderStatsSince(ctx context.Context, mids []string, since time.Time) (*models.OrderStats, error)
 	Audit(ctx context.Context, who models.Actor, action, target, mid string, details map[string]any) error
 	// People (models/people.go): every rule about who may manage whom is in models.
 	People(ctx context.Context, actor *models.User) ([]models.Person, error)
 	Person(ctx context.Context, actor *models.User, id int64) (*models.Person, error)
 	GrantableMids(ctx context.Context, actor *models.User) ([]models.Mid, error)
-	CreatePerson(ctx context.Context, actor *models.User, in models.PersonInput) (*models.Person, string, error)
-	UpdatePerson(ctx context.Context, actor *models.User, id int64, in models.PersonInput) (*models.PersonChange, error)
-	SetPersonDisabled(ctx context.Context, actor *models.User, id int64, disabled bool) (*models.Person, error)
-	ResetPersonPassword(ctx context.Context, actor *models.User, id int64) (*models.Person, string, error)
-	ResetPersonTOTP(ctx context.Context, actor *models.User, id int64) (*models.Person, error)
+	CreatePerson(ctx context.Context, by models.Actor, in models.PersonInput) (*models.Person, string, error)
+	UpdatePerson(ctx context.Context, by models.Actor, id int64, in models.PersonInput) (*models.PersonChange, error)
+	SetPersonDisabled(ctx context.Context, by models.Actor, id int64, disabled bool) (*models.Person, error)
+	ResetPersonPassword(ctx context.Context, by models.Actor, id int64) (*models.Person, string, error)
+	ResetPersonTOTP(ctx context.Context, by models.Actor, id int64) (*models.Person, error)
 	// One's own sign-ins (models/security.go, models/totp.go).
 	FindUser(ctx context.Context, id int64) (*models.User, error)
 	LiveSessions(ctx context.Context, userID int64, p models.SessionPolicy) ([]models.Session, error)
-	RevokeSessionByHandle(ctx context.Context, userID int64, handle string) (string, error)
-	RevokeOtherSessions(ctx context.Context, userID int64, keepID string) (int64, error)
+	RevokeSessionByHandle(ctx context.Context, by models.Actor, handle, currentID string) (string, error)
+	RevokeOtherSessions(ctx context.Context, by models.Actor, keepID string) (int64, error)
 	BeginTOTP(ctx context.Context, userID int64) (*models.TOTPSetup, error)
 	PendingTOTP(ctx context.Context, userID int64) (*models.TOTPSetup, error)
-	ConfirmTOTP(ctx context.Context, userID int64, code string) ([]string, error)
-	DisableTOTP(ctx context.Context, userID int64, password, code, ip string, p models.LoginPolicy) error
+	ConfirmTOTP(ctx context.Context, by models.Actor, code, keepSessionID string) ([]string, int64, error)
+	DisableTOTP(ctx context.Context, by models.Actor, password, code, keepSessionID string, p models.LoginPolicy) (int64, error)
 	VerifySecondFactor(ctx context.Context, userID int64, code, ip string, p models.LoginPolicy) (*models.User, string, error)
 	RecoveryCodesLeft(ctx context.Context, userID int64) (int64, error)
 	// Merchant accounts and the audit log.
 	Accounts(ctx context.Context) ([]models.MerchantAccount, error)
 	Account(ctx context.Context, id int64) (*models.MerchantAccount, error)
-	SaveAccount(ctx context.Context, id int64, in models.AccountInput) (*models.MerchantAccount, error)
+	SaveAccount(ctx context.Context, by models.Actor, id int64, in models.AccountInput) (*models.MerchantAccount, error)
 	AccountCredentials(a *models.MerchantAccount) (*models.Credentials, error)
 	AuditLog(ctx context.Context, f models.AuditFilter) ([]models.AuditEntry, error)
 	// Orders, operations and drift, declared next to their pages.

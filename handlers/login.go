@@ -79,13 +79,10 @@ func (h *Handler) startSession(c *fiber.Ctx, u *models.User, next string, detail
 // LogoutCreate handles POST /logout.
 func (h *Handler) LogoutCreate(c *fiber.Ctx) error {
 	if v := ViewerOf(c); v != nil {
-		if err := h.store.RevokeSession(c.UserContext(), v.User.ID, v.Session.ID); err != nil {
+		if err := h.store.SignOut(c.UserContext(), actor(c), v.Session.ID); err != nil {
 			return err
 		}
 		h.log.Info("Signed out.", "request_id", RequestID(c), "user_id", v.User.ID)
-		if err := h.audit(c, models.AuditLogout, v.User.Email, "", nil); err != nil {
-			return err
-		}
 	}
 	h.clearSessionCookie(c)
 	return redirectAfterPost(c, "/login")

@@ -48,12 +48,9 @@ func (h *Handler) PasswordUpdate(c *fiber.Ctx) error {
 		return render(c, status, views.PasswordPage(h.layout(c, "password.title"),
 			views.PasswordVM{Forced: v.User.MustChangePassword, Errors: errs}))
 	}
-	if err := h.store.SetPassword(c.UserContext(), v.User.ID, nw, v.Session.ID); err != nil {
+	if err := h.store.SetPassword(c.UserContext(), actor(c), nw, v.Session.ID); err != nil {
 		return err
 	}
 	h.log.Info("Password changed.", "request_id", RequestID(c), "user_id", v.User.ID)
-	if err := h.audit(c, models.AuditPasswordChange, v.User.Email, "", nil); err != nil {
-		return err
-	}
 	return redirectAfterPost(c, "/")
 }

@@ -22,7 +22,7 @@ func (h *Handler) PeopleNew(c *fiber.Ctx) error {
 func (h *Handler) PeopleCreate(c *fiber.Ctx) error {
 	v := ViewerOf(c)
 	in := personInput(c)
-	p, pw, err := h.store.CreatePerson(c.UserContext(), v.User, in)
+	p, pw, err := h.store.CreatePerson(c.UserContext(), actor(c), in)
 	if bad := models.AsInvalidInput(err); bad != nil {
 		vm, ferr := h.personForm(c, nil, &in)
 		if ferr != nil {
@@ -35,16 +35,6 @@ func (h *Handler) PeopleCreate(c *fiber.Ctx) error {
 		return err
 	}
 	h.log.Info("Person created.", "request_id", RequestID(c), "user_id", p.ID, "by", v.User.ID)
-	for _, g := range p.Grants {
-		if err := h.audit(c, models.AuditPersonCreate, p.Email, g.Mid, grantDetails(&g)); err != nil {
-			return err
-		}
-	}
-	if len(p.Grants) == 0 || p.IsOwner {
-		if err := h.audit(c, models.AuditPersonCreate, p.Email, "", map[string]any{"owner": p.IsOwner}); err != nil {
-			return err
-		}
-	}
 	noStore(c)
 	return render(c, fiber.StatusOK, views.OneTimePasswordPage(h.layout(c, "people.created"),
 		views.OneTimePasswordVM{Email: p.Email, Password: pw, PersonURL: personPath(p.ID)}))

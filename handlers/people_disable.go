@@ -23,19 +23,16 @@ func (h *Handler) setDisabled(c *fiber.Ctx, disabled bool) error {
 		return err
 	}
 	v := ViewerOf(c)
-	p, err := h.store.SetPersonDisabled(c.UserContext(), v.User, id, disabled)
+	_, err = h.store.SetPersonDisabled(c.UserContext(), actor(c), id, disabled)
 	if bad := models.AsInvalidInput(err); bad != nil {
 		return h.personFormError(c, id, nil, bad)
 	}
 	if err != nil {
 		return err
 	}
-	action, done := models.AuditPersonEnable, "person_enabled"
+	done := "person_enabled"
 	if disabled {
-		action, done = models.AuditPersonDisable, "person_disabled"
-	}
-	if err := h.auditPerson(c, action, p, nil); err != nil {
-		return err
+		done = "person_disabled"
 	}
 	h.log.Info("Person enabled or disabled.", "request_id", RequestID(c), "user_id", id, "disabled", disabled, "by", v.User.ID)
 	if disabled && id == v.User.ID {

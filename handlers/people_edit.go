@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"reflect"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ksherdash/ksherdash/models"
@@ -38,14 +36,11 @@ func (h *Handler) PersonUpdate(c *fiber.Ctx) error {
 	}
 	v := ViewerOf(c)
 	in := personInput(c)
-	ch, err := h.store.UpdatePerson(c.UserContext(), v.User, id, in)
+	_, err = h.store.UpdatePerson(c.UserContext(), actor(c), id, in)
 	if bad := models.AsInvalidInput(err); bad != nil {
 		return h.personFormError(c, id, &in, bad)
 	}
 	if err != nil {
-		return err
-	}
-	if err := h.auditPersonChange(c, ch); err != nil {
 		return err
 	}
 	h.log.Info("Person updated.", "request_id", RequestID(c), "user_id", id, "by", v.User.ID)
@@ -71,42 +66,4 @@ func (h *Handler) personFormError(c *fiber.Ctx, id int64, in *models.PersonInput
 	}
 	vm.Errors = errs
 	return render(c, fiber.StatusUnprocessableEntity, views.PersonFormPage(h.layout(c, "people.edit"), vm))
-}
-
-// auditPersonChange records one role_change per mid whose grant changed
-// (roles before and after), the owner flag, and a renaming.
-func (h *Handler) auditPersonChange(c *fiber.Ctx, ch *models.PersonChange) error {
-	before, after := map[string]*models.Grant{}, map[string]*models.Grant{}
-	var mids []string
-	for i, g := range ch.Before.Grants {
-		before[g.Mid] = &ch.Before.Grants[i]
-		mids = append(mids, g.Mid)
-	}
-	for i, g := range ch.After.Grants {
-		after[g.Mid] = &ch.After.Grants[i]
-		if before[g.Mid] == nil {
-			mids = append(mids, g.Mid)
-		}
-	}
-	email := ch.After.Email
-	for _, mid := range mids {
-		b, a := grantDetails(before[mid]), grantDetails(after[mid])
-		if reflect.DeepEqual(b, a) {
-			continue
-		}
-		if err := h.audit(c, models.AuditRoleChange, email, mid, map[string]any{"before": b, "after": a}); err != nil {
-			return err
-		}
-	}
-	if ch.Before.IsOwner != ch.After.IsOwner {
-		if err := h.audit(c, models.AuditRoleChange, email, "", map[string]any{
-			"before": map[string]any{"owner": ch.Before.IsOwner}, "after": map[string]any{"owner": ch.After.IsOwner}}); err != nil {
-			return err
-		}
-	}
-	if ch.Before.Name != ch.After.Name {
-		return h.auditPerson(c, models.AuditPersonUpdate, ch.After, map[string]any{
-			"before": map[string]any{"name": ch.Before.Name}, "after": map[string]any{"name": ch.After.Name}})
-	}
-	return nil
 }

@@ -113,36 +113,6 @@ func viewerRoles(c *fiber.Ctx) map[string]string {
 	return out
 }
 
-// grantDetails is how a grant is written in the audit log.
-func grantDetails(g *models.Grant) map[string]any {
-	if g == nil {
-		return nil
-	}
-	d := map[string]any{"role": g.Role}
-	if g.RefundCap != nil {
-		d["refund_cap"] = *g.RefundCap
-	}
-	if g.SameDayOnly {
-		d["same_day_only"] = true
-	}
-	return d
-}
-
-// auditPerson records a whole-person action once per mid of the person the
-// viewer manages (so it shows in each mid's audit log), or once without a
-// mid for a person with none.
-func (h *Handler) auditPerson(c *fiber.Ctx, action string, p *models.Person, details map[string]any) error {
-	if len(p.Grants) == 0 {
-		return h.audit(c, action, p.Email, "", details)
-	}
-	for _, g := range p.Grants {
-		if err := h.audit(c, action, p.Email, g.Mid, details); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // noStore keeps pages with one-time secrets out of every cache.
 func noStore(c *fiber.Ctx) {
 	c.Set(fiber.HeaderCacheControl, "no-store")

@@ -16,14 +16,11 @@ func (h *Handler) PersonPasswordReset(c *fiber.Ctx) error {
 		return err
 	}
 	v := ViewerOf(c)
-	p, pw, err := h.store.ResetPersonPassword(c.UserContext(), v.User, id)
+	p, pw, err := h.store.ResetPersonPassword(c.UserContext(), actor(c), id)
 	if bad := models.AsInvalidInput(err); bad != nil {
 		return h.personFormError(c, id, nil, bad)
 	}
 	if err != nil {
-		return err
-	}
-	if err := h.auditPerson(c, models.AuditPasswordReset, p, nil); err != nil {
 		return err
 	}
 	h.log.Info("Password reset.", "request_id", RequestID(c), "user_id", id, "by", v.User.ID)

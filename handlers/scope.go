@@ -39,11 +39,11 @@ func (s *Scope) Mids() []string {
 
 // actor is who does what, for the audit log.
 func actor(c *fiber.Ctx) models.Actor {
-	a := models.Actor{IP: ClientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)}
+	var u *models.User
 	if v := ViewerOf(c); v != nil {
-		a.UserID, a.Email = v.User.ID, v.User.Email
+		u = v.User
 	}
-	return a
+	return models.ActorOf(u, ClientIP(c), c.Get(fiber.HeaderUserAgent), RequestID(c))
 }
 
 // audit records an entry; a failure to audit fails the request, because an
@@ -55,13 +55,11 @@ func (h *Handler) audit(c *fiber.Ctx, action, target, mid string, details map[st
 // RememberMid records that the person switched to mid (their home page
 // opens there next time) and audits the switch.
 func (h *Handler) RememberMid(c *fiber.Ctx, mid string) error {
-	v := ViewerOf(c)
-	if err := h.store.SetLastMid(c.UserContext(), v.User.ID, mid); err != nil {
+	if err := h.store.SetLastMid(c.UserContext(), actor(c), mid, midOrEmpty(mid)); err != nil {
 		return err
 	}
-	from := v.User.LastMid
-	v.User.LastMid = mid
-	return h.audit(c, models.AuditMidSwitch, mid, midOrEmpty(mid), map[string]any{"from": from})
+	ViewerOf(c).User.LastMid = mid
+	return nil
 }
 
 func midOrEmpty(mid string) string {

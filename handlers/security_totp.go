@@ -78,21 +78,12 @@ func (h *Handler) SecurityTOTPConfirm(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	codes, err := h.store.ConfirmTOTP(ctx, v.User.ID, c.FormValue("code"))
+	codes, ended, err := h.store.ConfirmTOTP(ctx, actor(c), c.FormValue("code"), v.Session.ID)
 	if bad := models.AsInvalidInput(err); bad != nil {
 		return h.renderPendingTOTP(c, fiber.StatusUnprocessableEntity, views.TOTPSetupVM{Error: h.inputErrors(c, bad)["code"]})
 	}
 	if err != nil {
 		return err
-	}
-	// Two-factor is on from here: the recovery codes must reach the person,
-	// who sees them only now, even when what follows fails (it is logged).
-	ended, err := h.store.RevokeOtherSessions(ctx, v.User.ID, v.Session.ID)
-	if err != nil {
-		h.log.Error("Two-factor sign-in turned on, but the other sessions did not end.", "request_id", RequestID(c), "user_id", v.User.ID, slogErr(err))
-	}
-	if err := h.audit(c, models.AuditTOTPEnable, v.User.Email, "", map[string]any{"other_sessions_ended": ended}); err != nil {
-		h.log.Error("Two-factor sign-in turned on, but not audited.", "request_id", RequestID(c), "user_id", v.User.ID, slogErr(err))
 	}
 	h.log.Info("Two-factor sign-in turned on.", "request_id", RequestID(c), "user_id", v.User.ID, "other_sessions_ended", ended)
 	noStore(c)
@@ -104,7 +95,7 @@ func (h *Handler) SecurityTOTPConfirm(c *fiber.Ctx) error {
 // like sign-ins. Every other session of the person ends (this one stays).
 func (h *Handler) SecurityTOTPDisable(c *fiber.Ctx) error {
 	v := ViewerOf(c)
-	err := h.store.DisableTOTP(c.UserContext(), v.User.ID, c.FormValue("password"), c.FormValue("code"), ClientIP(c), h.cfg.Logins)
+	ended, err := h.store.DisableTOTP(c.UserContext(), actor(c), c.FormValue("password"), c.FormValue("code"), v.Session.ID, h.cfg.Logins)
 	if bad, throttled := models.AsInvalidInput(err), models.IsThrottled(err); bad != nil || throttled {
 		vm, verr := h.securityVM(c)
 		if verr != nil {
@@ -119,13 +110,6 @@ func (h *Handler) SecurityTOTPDisable(c *fiber.Ctx) error {
 		return render(c, status, views.SecurityPage(h.layout(c, "security.title"), vm))
 	}
 	if err != nil {
-		return err
-	}
-	ended, err := h.store.RevokeOtherSessions(c.UserContext(), v.User.ID, v.Session.ID)
-	if err != nil {
-		return err
-	}
-	if err := h.audit(c, models.AuditTOTPDisable, v.User.Email, "", map[string]any{"other_sessions_ended": ended}); err != nil {
 		return err
 	}
 	h.log.Info("Two-factor sign-in turned off.", "request_id", RequestID(c), "user_id", v.User.ID, "other_sessions_ended", ended)

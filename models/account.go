@@ -293,16 +293,26 @@ func (u CredentialsUpdate) Apply(stored *Credentials, kind string, mids []Mid) (
 // given, new credentials (sealed with the store's secret key). Problems come
 // back as *AccountError: EINVALID for invalid input, ECONFLICT for a taken
 // name or a mid of another account; ENOTFOUND for an unknown id.
-func (s *Store) SaveAccount(ctx context.Context, id int64, in AccountInput) (*MerchantAccount, error) {
+//
+// The change is audited in the same transaction (account_create or
+// account_update with what changed, credential_change with the old and new
+// fingerprints: never the secrets).
+func (s *Store) SaveAccount(ctx context.Context, by Actor, id int64, in AccountInput) (*MerchantAccount, error) {
 	if err := in.Validate().First(); err != nil {
 		return nil, err
 	}
 	a := &MerchantAccount{ID: id}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var prev *MerchantAccount
 		if id != 0 {
 			if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Take(a, id).Error; err != nil {
 				return notFoundOr(err, "Account")
 			}
+			was := *a
+			if err := tx.Where("account_id = ?", id).Order("mid").Find(&was.Mids).Error; err != nil {
+				return err
+			}
+			prev = &was
 		}
 		a.Name, a.APIKind, a.BaseURL, a.GatewayBaseURL = in.Name, in.APIKind, in.BaseURL, in.GatewayBaseURL
 		a.Sandbox, a.TimeZone, a.UpdatedAt = in.Sandbox, in.TimeZone, s.now()
@@ -325,7 +335,11 @@ func (s *Store) SaveAccount(ctx context.Context, id int64, in AccountInput) (*Me
 		if err := tx.Omit("Mids", "CreatedAt").Save(a).Error; err != nil {
 			return nameTakenOr(err)
 		}
-		return s.syncMids(tx, a.ID, in.Mids)
+		if err := s.syncMids(tx, a.ID, in.Mids); err != nil {
+			return err
+		}
+		a.Mids = in.Mids
+		return s.auditAccountSave(tx, by, prev, a)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: save account: %w", err)
@@ -457,7 +471,19 @@ func (s *Store) Access(ctx context.Context, u *User) ([]MidAccess, error) {
 	return out, nil
 }
 
-// SetLastMid remembers the mid a person last worked on.
-func (s *Store) SetLastMid(ctx context.Context, userID int64, mid string) error {
-	return s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("last_mid", mid).Error
+// SetLastMid remembers the mid a person (by) switched to, so their home
+// page opens there next time, and audits the switch (mid_switch, from the
+// mid before) in the same transaction. auditMid is the entry's mid ("" for
+// the consolidated view).
+func (s *Store) SetLastMid(ctx context.Context, by Actor, mid, auditMid string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var from string
+		if err := tx.Raw("SELECT last_mid FROM users WHERE id = ? FOR UPDATE", by.UserID).Row().Scan(&from); err != nil {
+			return notFoundOr(err, "Person")
+		}
+		if err := tx.Model(&User{}).Where("id = ?", by.UserID).Update("last_mid", mid).Error; err != nil {
+			return err
+		}
+		return s.writeAudit(tx, by, AuditMidSwitch, mid, auditMid, map[string]any{"from": from})
+	})
 }

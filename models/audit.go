@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Audited actions. Keep them stable: people filter the audit log by them.
@@ -52,23 +54,59 @@ type AuditEntry struct {
 	Mid        string
 	IP         string
 	UserAgent  string
+	RequestID  string
 	Details    json.RawMessage `gorm:"type:jsonb"`
 }
 
 // TableName is the audit table.
 func (AuditEntry) TableName() string { return "audit_log" }
 
-// Actor is who did something, and from where.
+// Actor is who did something, and from where. Every service method that
+// changes something takes one and writes its audit row inside the same
+// transaction as the change (STYLE §12).
 type Actor struct {
-	UserID    int64
+	UserID    int64 // 0: nobody signed in (a failed sign-in, the command line)
 	Email     string
 	IP        string
 	UserAgent string
+	RequestID string
+	// User is the signed-in person, when there is one: services that
+	// decide by the actor's roles (people) read it.
+	User *User
 }
 
-// Audit appends one entry. details must not hold secrets: callers pass
-// fingerprints, amounts, names, never keys, tokens or passwords.
+// CommandLine is the actor of `ksherdash` subcommands run on the server.
+func CommandLine() Actor { return Actor{Email: "command line"} }
+
+// FirstStart is the actor of what the first start creates (the owner).
+func FirstStart() Actor { return Actor{Email: "first start"} }
+
+// SandboxSetup is the actor of the demo accounts that sandbox mode creates
+// and points at the built-in simulator on every start.
+func SandboxSetup() Actor { return Actor{Email: "sandbox setup"} }
+
+// ActorOf is the actor for a signed-in person.
+func ActorOf(u *User, ip, userAgent, requestID string) Actor {
+	a := Actor{IP: ip, UserAgent: userAgent, RequestID: requestID, User: u}
+	if u != nil {
+		a.UserID, a.Email = u.ID, u.Email
+	}
+	return a
+}
+
+// Audit appends one entry on its own, for what changes nothing else (a
+// sign-in attempt, a test of a connection). A change and its entry are
+// written together by the service that makes the change (writeAudit).
+// details must not hold secrets: callers pass fingerprints, amounts in
+// minor units with their currency, ids and names, never keys, tokens or
+// passwords.
 func (s *Store) Audit(ctx context.Context, who Actor, action, target, mid string, details map[string]any) error {
+	return s.writeAudit(s.db.WithContext(ctx), who, action, target, mid, details)
+}
+
+// writeAudit appends one entry through tx: inside a service's transaction,
+// the entry commits with the change or neither does.
+func (s *Store) writeAudit(tx *gorm.DB, who Actor, action, target, mid string, details map[string]any) error {
 	if details == nil {
 		details = map[string]any{}
 	}
@@ -80,11 +118,11 @@ func (s *Store) Audit(ctx context.Context, who Actor, action, target, mid string
 		who.UserAgent = who.UserAgent[:300]
 	}
 	e := AuditEntry{CreatedAt: s.now(), ActorEmail: who.Email, Action: action, Target: target, Mid: mid,
-		IP: who.IP, UserAgent: who.UserAgent, Details: b}
+		IP: who.IP, UserAgent: who.UserAgent, RequestID: who.RequestID, Details: b}
 	if who.UserID != 0 {
 		e.ActorID = &who.UserID
 	}
-	if err := s.db.WithContext(ctx).Create(&e).Error; err != nil {
+	if err := tx.Create(&e).Error; err != nil {
 		return fmt.Errorf("store: audit %s: %w", action, err)
 	}
 	return nil

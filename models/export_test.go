@@ -2,7 +2,8 @@ package models
 
 import "context"
 
-// ExecForBench runs raw SQL (benchmarks fill the cache with generate_series).
+// ExecForBench runs raw SQL (benchmarks fill the cache with generate_series;
+// tests install triggers that make a write fail).
 func (s *Store) ExecForBench(ctx context.Context, sql string) error {
 	return s.db.WithContext(ctx).Exec(sql).Error
 }

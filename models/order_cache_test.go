@@ -226,7 +226,7 @@ func TestSavedViews(t *testing.T) {
 
 func mustViewer(t *testing.T, s *models.Store, email string) *models.User {
 	t.Helper()
-	u, err := s.CreateUser(context.Background(), models.NewUser{Email: email, Password: "a long test password", Role: models.RoleOwner})
+	u, err := s.CreateUser(context.Background(), models.CommandLine(), models.NewUser{Email: email, Password: "a long test password", Role: models.RoleOwner})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -382,7 +382,7 @@ func knownMids(tx *gorm.DB) (map[string]Mid, error) {
 // CreatePerson creates a person with a one-time password (returned, shown
 // once) that must be changed at the first sign-in. Returns *InvalidInput
 // for a bad form (nothing is created).
-func (s *Store) CreatePerson(ctx context.Context, actor *User, in PersonInput) (*Person, string, error) {
+func (s *Store) CreatePerson(ctx context.Context, by Actor, in PersonInput) (*Person, string, error) {
 	pw := RandomPassword()
 	hash, err := HashPassword(pw)
 	if err != nil {
@@ -390,7 +390,7 @@ func (s *Store) CreatePerson(ctx context.Context, actor *User, in PersonInput) (
 	}
 	var p *Person
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		sc, err := s.scope(tx, actor)
+		sc, err := s.scope(tx, by.User)
 		if err != nil {
 			return err
 		}
@@ -423,7 +423,7 @@ func (s *Store) CreatePerson(ctx context.Context, actor *User, in PersonInput) (
 			}
 		}
 		p = &Person{User: u, Grants: grants, Manageable: true}
-		return nil
+		return s.auditPersonCreate(tx, by, p)
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("store: create person: %w", err)
@@ -441,13 +441,13 @@ type PersonChange struct {
 // are. Returns ENOTFOUND for a person actor may not see, EFORBIDDEN for one
 // they may see but not manage (MayManage), *InvalidInput for a bad form or
 // a change that would leave no enabled owner.
-func (s *Store) UpdatePerson(ctx context.Context, actor *User, id int64, in PersonInput) (*PersonChange, error) {
+func (s *Store) UpdatePerson(ctx context.Context, by Actor, id int64, in PersonInput) (*PersonChange, error) {
 	var ch PersonChange
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := lockPeople(tx); err != nil {
 			return err
 		}
-		sc, err := s.scope(tx, actor)
+		sc, err := s.scope(tx, by.User)
 		if err != nil {
 			return err
 		}
@@ -504,7 +504,7 @@ func (s *Store) UpdatePerson(ctx context.Context, actor *User, id int64, in Pers
 		after := *before
 		after.Name, after.IsOwner, after.Grants = in.Name, in.Owner, grants
 		ch = PersonChange{Before: before, After: &after}
-		return nil
+		return s.auditPersonChange(tx, by, &ch)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: update person: %w", err)
@@ -564,17 +564,20 @@ func (s *Store) manageWhole(tx *gorm.DB, actor *User, id int64) (*Person, error)
 
 // SetPersonDisabled disables (ending every session at once) or enables a
 // person. Disabling the last enabled owner is refused.
-func (s *Store) SetPersonDisabled(ctx context.Context, actor *User, id int64, disabled bool) (*Person, error) {
+func (s *Store) SetPersonDisabled(ctx context.Context, by Actor, id int64, disabled bool) (*Person, error) {
 	var p *Person
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		if p, err = s.manageWhole(tx, actor, id); err != nil {
+		if p, err = s.manageWhole(tx, by.User, id); err != nil {
 			return err
 		}
 		now := s.now()
 		if !disabled {
 			p.DisabledAt = nil
-			return tx.Model(&User{}).Where("id = ?", id).Updates(map[string]any{"disabled_at": nil, "updated_at": now}).Error
+			if err := tx.Model(&User{}).Where("id = ?", id).Updates(map[string]any{"disabled_at": nil, "updated_at": now}).Error; err != nil {
+				return err
+			}
+			return s.auditPerson(tx, by, AuditPersonEnable, p, nil)
 		}
 		if p.IsOwner && p.DisabledAt == nil {
 			if err := s.keepAnOwner(tx, id); err != nil {
@@ -587,7 +590,10 @@ func (s *Store) SetPersonDisabled(ctx context.Context, actor *User, id int64, di
 		if err := tx.Model(&User{}).Where("id = ?", id).Updates(map[string]any{"disabled_at": p.DisabledAt, "updated_at": now}).Error; err != nil {
 			return err
 		}
-		return tx.Model(&Session{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error
+		if err := tx.Model(&Session{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return s.auditPerson(tx, by, AuditPersonDisable, p, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: disable person: %w", err)
@@ -598,8 +604,8 @@ func (s *Store) SetPersonDisabled(ctx context.Context, actor *User, id int64, di
 // ResetPersonPassword gives a person a new one-time password (returned,
 // shown once), makes them change it at the next sign-in and ends all their
 // sessions. People change their own password on the password page instead.
-func (s *Store) ResetPersonPassword(ctx context.Context, actor *User, id int64) (*Person, string, error) {
-	if actor.ID == id {
+func (s *Store) ResetPersonPassword(ctx context.Context, by Actor, id int64) (*Person, string, error) {
+	if by.UserID == id {
 		return nil, "", invalid("person", ReasonSelfReset)
 	}
 	pw := RandomPassword()
@@ -610,7 +616,7 @@ func (s *Store) ResetPersonPassword(ctx context.Context, actor *User, id int64) 
 	var p *Person
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		if p, err = s.manageWhole(tx, actor, id); err != nil {
+		if p, err = s.manageWhole(tx, by.User, id); err != nil {
 			return err
 		}
 		now := s.now()
@@ -618,7 +624,10 @@ func (s *Store) ResetPersonPassword(ctx context.Context, actor *User, id int64) 
 			"password_hash": hash, "must_change_password": true, "updated_at": now}).Error; err != nil {
 			return err
 		}
-		return tx.Model(&Session{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error
+		if err := tx.Model(&Session{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return s.auditPerson(tx, by, AuditPasswordReset, p, nil)
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("store: reset password: %w", err)
@@ -632,14 +641,14 @@ func (s *Store) ResetPersonPassword(ctx context.Context, actor *User, id int64) 
 // their password alone. Needs MayManage (EFORBIDDEN otherwise); ECONFLICT
 // when two-factor sign-in is not on. People turn off their own on the
 // security page, with their password and a code (self_totp_reset).
-func (s *Store) ResetPersonTOTP(ctx context.Context, actor *User, id int64) (*Person, error) {
-	if actor.ID == id {
+func (s *Store) ResetPersonTOTP(ctx context.Context, by Actor, id int64) (*Person, error) {
+	if by.UserID == id {
 		return nil, invalid("person", ReasonSelfTOTPReset)
 	}
 	var p *Person
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		if p, err = s.manageWhole(tx, actor, id); err != nil {
+		if p, err = s.manageWhole(tx, by.User, id); err != nil {
 			return err
 		}
 		if p.TOTPEnabledAt == nil {
@@ -654,7 +663,10 @@ func (s *Store) ResetPersonTOTP(ctx context.Context, actor *User, id int64) (*Pe
 			return err
 		}
 		p.TOTPSecret, p.TOTPEnabledAt = nil, nil
-		return tx.Model(&Session{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error
+		if err := tx.Model(&Session{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return s.auditPerson(tx, by, AuditTOTPReset, p, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: reset two-factor: %w", err)

@@ -92,12 +92,12 @@ func TestManagerCannotManagePeers(t *testing.T) {
 		t.Errorf("Person(self) as manager = %+v, %v; want visible, not manageable", p, err)
 	}
 	refusals := map[string]error{}
-	_, refusals["update"] = s.UpdatePerson(ctx, mgr, peer.ID, models.PersonInput{Name: "Demoted",
+	_, refusals["update"] = s.UpdatePerson(ctx, models.ActorOf(mgr, "", "", ""), peer.ID, models.PersonInput{Name: "Demoted",
 		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleViewer}}})
-	_, refusals["disable"] = s.SetPersonDisabled(ctx, mgr, peer.ID, true)
-	_, _, refusals["reset password"] = s.ResetPersonPassword(ctx, mgr, peer.ID)
-	_, refusals["reset two-factor"] = s.ResetPersonTOTP(ctx, mgr, peer.ID)
-	_, refusals["demote self"] = s.UpdatePerson(ctx, mgr, mgr.ID, models.PersonInput{
+	_, refusals["disable"] = s.SetPersonDisabled(ctx, models.ActorOf(mgr, "", "", ""), peer.ID, true)
+	_, _, refusals["reset password"] = s.ResetPersonPassword(ctx, models.ActorOf(mgr, "", "", ""), peer.ID)
+	_, refusals["reset two-factor"] = s.ResetPersonTOTP(ctx, models.ActorOf(mgr, "", "", ""), peer.ID)
+	_, refusals["demote self"] = s.UpdatePerson(ctx, models.ActorOf(mgr, "", "", ""), mgr.ID, models.PersonInput{
 		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleViewer}}})
 	for what, err := range refusals {
 		if models.ErrorCode(err) != models.EFORBIDDEN {
@@ -122,10 +122,10 @@ func TestManagerCannotManagePeers(t *testing.T) {
 		t.Errorf("refusals ended the peer's session: %v", err)
 	}
 	for what, err := range map[string]error{
-		"update":  func() error { _, err := s.UpdatePerson(ctx, mgr, owner.ID, models.PersonInput{}); return err }(),
-		"disable": func() error { _, err := s.SetPersonDisabled(ctx, mgr, owner.ID, true); return err }(),
-		"reset":   func() error { _, _, err := s.ResetPersonPassword(ctx, mgr, owner.ID); return err }(),
-		"2fa":     func() error { _, err := s.ResetPersonTOTP(ctx, mgr, owner.ID); return err }(),
+		"update":  func() error { _, err := s.UpdatePerson(ctx, models.ActorOf(mgr, "", "", ""), owner.ID, models.PersonInput{}); return err }(),
+		"disable": func() error { _, err := s.SetPersonDisabled(ctx, models.ActorOf(mgr, "", "", ""), owner.ID, true); return err }(),
+		"reset":   func() error { _, _, err := s.ResetPersonPassword(ctx, models.ActorOf(mgr, "", "", ""), owner.ID); return err }(),
+		"2fa":     func() error { _, err := s.ResetPersonTOTP(ctx, models.ActorOf(mgr, "", "", ""), owner.ID); return err }(),
 	} {
 		if models.ErrorCode(err) != models.ENOTFOUND {
 			t.Errorf("manager: %s of an owner: err = %v, want ENOTFOUND (owners are hidden from managers)", what, err)
@@ -135,13 +135,13 @@ func TestManagerCannotManagePeers(t *testing.T) {
 	// Managers give only roles below their own, on creation and on update.
 	n, _ := s.CountUsers(ctx)
 	for _, role := range []string{models.RoleManager, models.RoleOwner} {
-		_, _, err := s.CreatePerson(ctx, mgr, models.PersonInput{Email: "new@example.com",
+		_, _, err := s.CreatePerson(ctx, models.ActorOf(mgr, "", "", ""), models.PersonInput{Email: "new@example.com",
 			Grants: []models.GrantInput{{Mid: "mchA", Role: role}}})
 		if models.AsInvalidInput(err) == nil {
 			t.Errorf("manager creating a %s: err = %v, want a refused form", role, err)
 		}
 	}
-	if _, err := s.UpdatePerson(ctx, mgr, sup.ID, models.PersonInput{
+	if _, err := s.UpdatePerson(ctx, models.ActorOf(mgr, "", "", ""), sup.ID, models.PersonInput{
 		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleManager}}}); reasonOf(err, "role_mchA") != models.ReasonRoleTooHigh {
 		t.Errorf("manager promoting to manager: err = %v, want role_too_high", err)
 	}
@@ -153,28 +153,28 @@ func TestManagerCannotManagePeers(t *testing.T) {
 	}
 
 	// The support person on their mid is theirs to manage.
-	if _, err := s.UpdatePerson(ctx, mgr, sup.ID, models.PersonInput{Name: "Sup",
+	if _, err := s.UpdatePerson(ctx, models.ActorOf(mgr, "", "", ""), sup.ID, models.PersonInput{Name: "Sup",
 		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleFinance}}}); err != nil {
 		t.Errorf("manager updating support: %v", err)
 	}
-	if _, _, err := s.ResetPersonPassword(ctx, mgr, sup.ID); err != nil {
+	if _, _, err := s.ResetPersonPassword(ctx, models.ActorOf(mgr, "", "", ""), sup.ID); err != nil {
 		t.Errorf("manager resetting support's password: %v", err)
 	}
-	if _, err := s.SetPersonDisabled(ctx, mgr, sup.ID, true); err != nil {
+	if _, err := s.SetPersonDisabled(ctx, models.ActorOf(mgr, "", "", ""), sup.ID, true); err != nil {
 		t.Errorf("manager disabling support: %v", err)
 	}
 	// Owners manage peer owners (the last enabled owner is still kept).
-	p2, _, err := s.CreatePerson(ctx, owner, models.PersonInput{Email: "o2@example.com", Owner: true})
+	p2, _, err := s.CreatePerson(ctx, models.ActorOf(owner, "", "", ""), models.PersonInput{Email: "o2@example.com", Owner: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.ResetPersonPassword(ctx, owner, p2.ID); err != nil {
+	if _, _, err := s.ResetPersonPassword(ctx, models.ActorOf(owner, "", "", ""), p2.ID); err != nil {
 		t.Errorf("owner resetting another owner's password: %v", err)
 	}
-	if _, err := s.SetPersonDisabled(ctx, owner, p2.ID, true); err != nil {
+	if _, err := s.SetPersonDisabled(ctx, models.ActorOf(owner, "", "", ""), p2.ID, true); err != nil {
 		t.Errorf("owner disabling another owner: %v", err)
 	}
-	if _, err := s.SetPersonDisabled(ctx, owner, owner.ID, true); reasonOf(err, "person") != models.ReasonLastOwner {
+	if _, err := s.SetPersonDisabled(ctx, models.ActorOf(owner, "", "", ""), owner.ID, true); reasonOf(err, "person") != models.ReasonLastOwner {
 		t.Errorf("last enabled owner disabling themselves: err = %v, want last_owner", err)
 	}
 }
@@ -199,7 +199,7 @@ func TestResetPersonTOTP(t *testing.T) {
 		tokens = append(tokens, token)
 	}
 
-	p, err := s.ResetPersonTOTP(ctx, owner, sup.ID)
+	p, err := s.ResetPersonTOTP(ctx, models.ActorOf(owner, "", "", ""), sup.ID)
 	if err != nil || p.ID != sup.ID || p.TOTPEnabledAt != nil {
 		t.Fatalf("ResetPersonTOTP = %+v, %v", p, err)
 	}
@@ -222,18 +222,18 @@ func TestResetPersonTOTP(t *testing.T) {
 		t.Errorf("the password alone after the reset: %v", err)
 	}
 	// Nothing to reset: a conflict, not a second audit-worthy reset.
-	if _, err := s.ResetPersonTOTP(ctx, owner, sup.ID); models.ErrorCode(err) != models.ECONFLICT {
+	if _, err := s.ResetPersonTOTP(ctx, models.ActorOf(owner, "", "", ""), sup.ID); models.ErrorCode(err) != models.ECONFLICT {
 		t.Errorf("reset when off: err = %v, want ECONFLICT", err)
 	}
 	// A manager resets someone they manage; nobody resets their own here.
 	later := now.Add(time.Minute)
 	s.SetClock(func() time.Time { return later })
 	MustTOTP(t, s, sup, later)
-	if _, err := s.ResetPersonTOTP(ctx, mgr, sup.ID); err != nil {
+	if _, err := s.ResetPersonTOTP(ctx, models.ActorOf(mgr, "", "", ""), sup.ID); err != nil {
 		t.Errorf("manager resetting support's two-factor: %v", err)
 	}
 	MustTOTP(t, s, owner, later)
-	if _, err := s.ResetPersonTOTP(ctx, owner, owner.ID); reasonOf(err, "person") != models.ReasonSelfTOTPReset {
+	if _, err := s.ResetPersonTOTP(ctx, models.ActorOf(owner, "", "", ""), owner.ID); reasonOf(err, "person") != models.ReasonSelfTOTPReset {
 		t.Errorf("resetting one's own two-factor: err = %v, want self_totp_reset", err)
 	}
 	if u, _ := s.FindUser(ctx, owner.ID); u.TOTPEnabledAt == nil {

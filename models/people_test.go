@@ -21,7 +21,7 @@ func MustPerson(tb testing.TB, s *models.Store, email string, owner bool, grants
 			n.Mids = append(n.Mids, mid)
 		}
 	}
-	u, err := s.CreateUser(context.Background(), n)
+	u, err := s.CreateUser(context.Background(), models.CommandLine(), n)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func MustPerson(tb testing.TB, s *models.Store, email string, owner bool, grants
 		for mid, role := range grants {
 			in.Grants = append(in.Grants, models.GrantInput{Mid: mid, Role: role})
 		}
-		if _, err := s.UpdatePerson(context.Background(), mustOwner(tb, s), u.ID, in); err != nil {
+		if _, err := s.UpdatePerson(context.Background(), models.ActorOf(mustOwner(tb, s), "", "", ""), u.ID, in); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -44,7 +44,7 @@ func mustOwner(tb testing.TB, s *models.Store) *models.User {
 	if err == nil {
 		return u
 	}
-	u, err = s.CreateUser(context.Background(), models.NewUser{Email: "root-owner@example.com", Password: "a long test password", Role: models.RoleOwner})
+	u, err = s.CreateUser(context.Background(), models.CommandLine(), models.NewUser{Email: "root-owner@example.com", Password: "a long test password", Role: models.RoleOwner})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestCreatePersonRules(t *testing.T) {
 	ctx := context.Background()
 	s := MustStore(t)
 	MustAccount(t, s, "Acme", "mchA", "mchB")
-	if _, err := s.SaveAccount(ctx, 0, models.AccountInput{Name: "Yen", APIKind: models.APIVIP, BaseURL: "https://x.example",
+	if _, err := s.SaveAccount(ctx, models.SandboxSetup(), 0, models.AccountInput{Name: "Yen", APIKind: models.APIVIP, BaseURL: "https://x.example",
 		Mids: []models.Mid{{Mid: "mchJ", Currency: "JPY"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestCreatePersonRules(t *testing.T) {
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
-			_, pw, err := s.CreatePerson(ctx, tt.actor, tt.in)
+			_, pw, err := s.CreatePerson(ctx, models.ActorOf(tt.actor, "", "", ""), tt.in)
 			if got := reasonOf(err, tt.field); got != tt.wants {
 				t.Errorf("err = %v (%s = %q), want %s = %s", err, tt.field, got, tt.field, tt.wants)
 			}
@@ -190,7 +190,7 @@ func TestCreatePersonRules(t *testing.T) {
 	}
 
 	// A manager creates a support person on their mid, with limits.
-	p, pw, err := s.CreatePerson(ctx, mgr, models.PersonInput{Email: " sup@example.com ", Name: " Sup ",
+	p, pw, err := s.CreatePerson(ctx, models.ActorOf(mgr, "", "", ""), models.PersonInput{Email: " sup@example.com ", Name: " Sup ",
 		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleSupport, RefundCap: "1,234.50", SameDayOnly: true}}})
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +212,7 @@ func TestCreatePersonRules(t *testing.T) {
 	}
 	// Limits bind support only: for another role they are not kept. Yen
 	// caps have no decimals.
-	p, _, err = s.CreatePerson(ctx, owner, models.PersonInput{Email: "fin@example.com", Grants: []models.GrantInput{
+	p, _, err = s.CreatePerson(ctx, models.ActorOf(owner, "", "", ""), models.PersonInput{Email: "fin@example.com", Grants: []models.GrantInput{
 		{Mid: "mchA", Role: models.RoleFinance, RefundCap: "5", SameDayOnly: true},
 		{Mid: "mchJ", Role: models.RoleSupport, RefundCap: "1,500"}}})
 	if err != nil {
@@ -231,7 +231,7 @@ func TestCreatePersonRules(t *testing.T) {
 		}
 	}
 	// Owners make owners.
-	if p, _, err := s.CreatePerson(ctx, owner, models.PersonInput{Email: "o2@example.com", Owner: true}); err != nil || !p.IsOwner {
+	if p, _, err := s.CreatePerson(ctx, models.ActorOf(owner, "", "", ""), models.PersonInput{Email: "o2@example.com", Owner: true}); err != nil || !p.IsOwner {
 		t.Errorf("owner creating an owner: %+v, %v", p, err)
 	}
 }
@@ -260,7 +260,7 @@ func TestManagerUpdateKeepsOtherMids(t *testing.T) {
 		}
 		return out
 	}
-	_, err := s.UpdatePerson(ctx, mgr, both.ID, models.PersonInput{Name: "Both",
+	_, err := s.UpdatePerson(ctx, models.ActorOf(mgr, "", "", ""), both.ID, models.PersonInput{Name: "Both",
 		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleViewer}}})
 	if models.ErrorCode(err) != models.EFORBIDDEN {
 		t.Errorf("update a person who also works on another mid: err = %v, want EFORBIDDEN", err)
@@ -272,7 +272,7 @@ func TestManagerUpdateKeepsOtherMids(t *testing.T) {
 		t.Errorf("a refused update changed the name to %q", p.Name)
 	}
 	// Granting on a mid they do not manage is refused and changes nothing.
-	_, err = s.UpdatePerson(ctx, mgr, onlyA.ID, models.PersonInput{Name: "Changed",
+	_, err = s.UpdatePerson(ctx, models.ActorOf(mgr, "", "", ""), onlyA.ID, models.PersonInput{Name: "Changed",
 		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleViewer}, {Mid: "mchC", Role: models.RoleViewer}}})
 	if reasonOf(err, "grants") != models.ReasonMidNotGrantable {
 		t.Errorf("err = %v, want mid_not_grantable", err)
@@ -284,7 +284,7 @@ func TestManagerUpdateKeepsOtherMids(t *testing.T) {
 		t.Errorf("a refused update changed the name to %q", p.Name)
 	}
 	// On their own mid the change goes through.
-	ch, err := s.UpdatePerson(ctx, mgr, onlyA.ID, models.PersonInput{Name: "A",
+	ch, err := s.UpdatePerson(ctx, models.ActorOf(mgr, "", "", ""), onlyA.ID, models.PersonInput{Name: "A",
 		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleViewer}}})
 	if err != nil {
 		t.Fatal(err)
@@ -296,24 +296,24 @@ func TestManagerUpdateKeepsOtherMids(t *testing.T) {
 		t.Errorf("grants after the manager's update = %v, want viewer on mchA", g)
 	}
 	// Whole-person actions need every mid: refused for both@ (holds mchC).
-	if _, err := s.SetPersonDisabled(ctx, mgr, both.ID, true); models.ErrorCode(err) != models.EFORBIDDEN {
+	if _, err := s.SetPersonDisabled(ctx, models.ActorOf(mgr, "", "", ""), both.ID, true); models.ErrorCode(err) != models.EFORBIDDEN {
 		t.Errorf("disable a person on another mid: err = %v, want EFORBIDDEN", err)
 	}
-	if _, _, err := s.ResetPersonPassword(ctx, mgr, both.ID); models.ErrorCode(err) != models.EFORBIDDEN {
+	if _, _, err := s.ResetPersonPassword(ctx, models.ActorOf(mgr, "", "", ""), both.ID); models.ErrorCode(err) != models.EFORBIDDEN {
 		t.Errorf("reset a person on another mid: err = %v, want EFORBIDDEN", err)
 	}
 	// Someone the manager cannot see: not found, whatever the action.
-	if _, err := s.UpdatePerson(ctx, mgr, onlyC.ID, models.PersonInput{}); models.ErrorCode(err) != models.ENOTFOUND {
+	if _, err := s.UpdatePerson(ctx, models.ActorOf(mgr, "", "", ""), onlyC.ID, models.PersonInput{}); models.ErrorCode(err) != models.ENOTFOUND {
 		t.Errorf("update invisible person: err = %v, want ENOTFOUND", err)
 	}
-	if _, err := s.SetPersonDisabled(ctx, mgr, onlyC.ID, true); models.ErrorCode(err) != models.ENOTFOUND {
+	if _, err := s.SetPersonDisabled(ctx, models.ActorOf(mgr, "", "", ""), onlyC.ID, true); models.ErrorCode(err) != models.ENOTFOUND {
 		t.Errorf("disable invisible person: err = %v, want ENOTFOUND", err)
 	}
-	if _, err := s.UpdatePerson(ctx, mgr, owner.ID, models.PersonInput{Owner: false}); models.ErrorCode(err) != models.ENOTFOUND {
+	if _, err := s.UpdatePerson(ctx, models.ActorOf(mgr, "", "", ""), owner.ID, models.PersonInput{Owner: false}); models.ErrorCode(err) != models.ENOTFOUND {
 		t.Errorf("manager updating an owner: err = %v, want ENOTFOUND", err)
 	}
 	// Removing the manager's role on their last mid takes away their power at once.
-	if _, err := s.UpdatePerson(ctx, owner, mgr.ID, models.PersonInput{Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleViewer}}}); err != nil {
+	if _, err := s.UpdatePerson(ctx, models.ActorOf(owner, "", "", ""), mgr.ID, models.PersonInput{Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleViewer}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Person(ctx, mgr, both.ID); models.ErrorCode(err) != models.ENOTFOUND {
@@ -326,38 +326,38 @@ func TestLastOwnerIsKept(t *testing.T) {
 	s := MustStore(t)
 	MustAccount(t, s, "Acme", "mchA")
 	o1 := mustOwner(t, s)
-	if _, err := s.UpdatePerson(ctx, o1, o1.ID, models.PersonInput{Owner: false,
+	if _, err := s.UpdatePerson(ctx, models.ActorOf(o1, "", "", ""), o1.ID, models.PersonInput{Owner: false,
 		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleManager}}}); reasonOf(err, "person") != models.ReasonLastOwner {
 		t.Errorf("last owner demoting themselves: err = %v, want last_owner", err)
 	}
-	if _, err := s.SetPersonDisabled(ctx, o1, o1.ID, true); reasonOf(err, "person") != models.ReasonLastOwner {
+	if _, err := s.SetPersonDisabled(ctx, models.ActorOf(o1, "", "", ""), o1.ID, true); reasonOf(err, "person") != models.ReasonLastOwner {
 		t.Errorf("last owner disabling themselves: err = %v, want last_owner", err)
 	}
 	if u, _ := s.FindUser(ctx, o1.ID); !u.IsOwner || u.DisabledAt != nil {
 		t.Fatalf("refusals changed the owner: %+v", u)
 	}
 	// With a second owner, one may step down; then the other is the last.
-	p2, _, err := s.CreatePerson(ctx, o1, models.PersonInput{Email: "o2@example.com", Owner: true})
+	p2, _, err := s.CreatePerson(ctx, models.ActorOf(o1, "", "", ""), models.PersonInput{Email: "o2@example.com", Owner: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdatePerson(ctx, o1, o1.ID, models.PersonInput{Owner: false,
+	if _, err := s.UpdatePerson(ctx, models.ActorOf(o1, "", "", ""), o1.ID, models.PersonInput{Owner: false,
 		Grants: []models.GrantInput{{Mid: "mchA", Role: models.RoleManager}}}); err != nil {
 		t.Fatalf("demote with another owner: %v", err)
 	}
 	o2 := &p2.User
-	if _, err := s.SetPersonDisabled(ctx, o2, o2.ID, true); reasonOf(err, "person") != models.ReasonLastOwner {
+	if _, err := s.SetPersonDisabled(ctx, models.ActorOf(o2, "", "", ""), o2.ID, true); reasonOf(err, "person") != models.ReasonLastOwner {
 		t.Errorf("the new last owner disabling themselves: err = %v", err)
 	}
 	// A disabled owner does not count.
-	p3, _, err := s.CreatePerson(ctx, o2, models.PersonInput{Email: "o3@example.com", Owner: true})
+	p3, _, err := s.CreatePerson(ctx, models.ActorOf(o2, "", "", ""), models.PersonInput{Email: "o3@example.com", Owner: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetPersonDisabled(ctx, o2, p3.ID, true); err != nil {
+	if _, err := s.SetPersonDisabled(ctx, models.ActorOf(o2, "", "", ""), p3.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetPersonDisabled(ctx, o2, o2.ID, true); reasonOf(err, "person") != models.ReasonLastOwner {
+	if _, err := s.SetPersonDisabled(ctx, models.ActorOf(o2, "", "", ""), o2.ID, true); reasonOf(err, "person") != models.ReasonLastOwner {
 		t.Errorf("last enabled owner (another one disabled): err = %v", err)
 	}
 }
@@ -368,7 +368,7 @@ func TestOwnersDisablingEachOtherConcurrently(t *testing.T) {
 	ctx := context.Background()
 	s := MustStore(t)
 	o1 := mustOwner(t, s)
-	p2, _, err := s.CreatePerson(ctx, o1, models.PersonInput{Email: "o2@example.com", Owner: true})
+	p2, _, err := s.CreatePerson(ctx, models.ActorOf(o1, "", "", ""), models.PersonInput{Email: "o2@example.com", Owner: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +380,7 @@ func TestOwnersDisablingEachOtherConcurrently(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = s.SetPersonDisabled(ctx, pair[0], pair[1].ID, true)
+				_, errs[i] = s.SetPersonDisabled(ctx, models.ActorOf(pair[0], "", "", ""), pair[1].ID, true)
 			}()
 		}
 		wg.Wait()
@@ -400,8 +400,8 @@ func TestOwnersDisablingEachOtherConcurrently(t *testing.T) {
 		}
 		// Re-enable both through the winner for the next round.
 		for _, u := range []*models.User{o1, o2} {
-			if _, err := s.SetPersonDisabled(ctx, u, o1.ID, false); err == nil {
-				_, _ = s.SetPersonDisabled(ctx, u, o2.ID, false)
+			if _, err := s.SetPersonDisabled(ctx, models.ActorOf(u, "", "", ""), o1.ID, false); err == nil {
+				_, _ = s.SetPersonDisabled(ctx, models.ActorOf(u, "", "", ""), o2.ID, false)
 				break
 			}
 		}
@@ -419,7 +419,7 @@ func TestDisableAndResetEndSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetPersonDisabled(ctx, owner, p.ID, true); err != nil {
+	if _, err := s.SetPersonDisabled(ctx, models.ActorOf(owner, "", "", ""), p.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.LookupSession(ctx, token, policy); !errors.Is(err, models.ErrSessionEnded) {
@@ -428,7 +428,7 @@ func TestDisableAndResetEndSessions(t *testing.T) {
 	if _, err := s.Authenticate(ctx, "sup@example.com", "a long test password", "10.0.0.1", models.DefaultLoginPolicy); err == nil {
 		t.Errorf("a disabled person signed in")
 	}
-	if _, err := s.SetPersonDisabled(ctx, owner, p.ID, false); err != nil {
+	if _, err := s.SetPersonDisabled(ctx, models.ActorOf(owner, "", "", ""), p.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.LookupSession(ctx, token, policy); !errors.Is(err, models.ErrSessionEnded) {
@@ -439,7 +439,7 @@ func TestDisableAndResetEndSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, pw, err := s.ResetPersonPassword(ctx, owner, p.ID)
+	got, pw, err := s.ResetPersonPassword(ctx, models.ActorOf(owner, "", "", ""), p.ID)
 	if err != nil || got.ID != p.ID {
 		t.Fatal(err)
 	}
@@ -453,7 +453,7 @@ func TestDisableAndResetEndSessions(t *testing.T) {
 	if err != nil || !u.MustChangePassword {
 		t.Errorf("new one-time password: %+v, %v (must change it)", u, err)
 	}
-	if _, _, err := s.ResetPersonPassword(ctx, owner, owner.ID); reasonOf(err, "person") != models.ReasonSelfReset {
+	if _, _, err := s.ResetPersonPassword(ctx, models.ActorOf(owner, "", "", ""), owner.ID); reasonOf(err, "person") != models.ReasonSelfReset {
 		t.Errorf("resetting one's own password: err = %v, want self_reset", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+
+	"gorm.io/gorm"
 )
 
 // What a person sees and does about their own sign-ins: live sessions,
@@ -34,28 +36,48 @@ func (s *Store) LiveSessions(ctx context.Context, userID int64, p SessionPolicy)
 	return ss, nil
 }
 
-// RevokeSessionByHandle ends one of a person's sessions, named by its
-// handle, and returns its id. ENOTFOUND when the person has no such live
-// session.
-func (s *Store) RevokeSessionByHandle(ctx context.Context, userID int64, handle string) (string, error) {
+// RevokeSessionByHandle ends one of the sessions of the person by, named
+// by its handle, and returns its id; audited (session_revoke, saying
+// whether it was currentID, the session of the request). ENOTFOUND when
+// the person has no such live session.
+func (s *Store) RevokeSessionByHandle(ctx context.Context, by Actor, handle, currentID string) (string, error) {
 	if !handleRe.MatchString(handle) {
 		return "", Errorf(ENOTFOUND, "Session not found.")
 	}
 	var sess Session
-	err := s.db.WithContext(ctx).Where("user_id = ? AND revoked_at IS NULL AND left(id, 16) = ?", userID, handle).Take(&sess).Error
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Where("user_id = ? AND revoked_at IS NULL AND left(id, 16) = ?", by.UserID, handle).Take(&sess).Error
+		if err != nil {
+			return notFoundOr(err, "Session")
+		}
+		if err := s.revokeSession(tx, by.UserID, sess.ID); err != nil {
+			return err
+		}
+		return s.writeAudit(tx, by, AuditSessionRevoke, by.Email, "", map[string]any{"current": sess.ID == currentID})
+	})
 	if err != nil {
-		return "", notFoundOr(err, "Session")
-	}
-	if err := s.RevokeSession(ctx, userID, sess.ID); err != nil {
 		return "", err
 	}
 	return sess.ID, nil
 }
 
-// RevokeOtherSessions ends every session of a person but keepID, and says
-// how many ended.
-func (s *Store) RevokeOtherSessions(ctx context.Context, userID int64, keepID string) (int64, error) {
-	res := s.db.WithContext(ctx).Model(&Session{}).Where("user_id = ? AND id <> ? AND revoked_at IS NULL", userID, keepID).
+// RevokeOtherSessions ends every session of the person by but keepID, says
+// how many ended, and audits it (session_revoke with the count).
+func (s *Store) RevokeOtherSessions(ctx context.Context, by Actor, keepID string) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if n, err = s.revokeOthers(tx, by.UserID, keepID); err != nil {
+			return err
+		}
+		return s.writeAudit(tx, by, AuditSessionRevoke, by.Email, "", map[string]any{"others": n})
+	})
+	return n, err
+}
+
+// revokeOthers ends every session of userID but keepID.
+func (s *Store) revokeOthers(tx *gorm.DB, userID int64, keepID string) (int64, error) {
+	res := tx.Model(&Session{}).Where("user_id = ? AND id <> ? AND revoked_at IS NULL", userID, keepID).
 		Update("revoked_at", s.now())
 	return res.RowsAffected, res.Error
 }

@@ -69,22 +69,22 @@ func TestLiveSessionsAndRevoke(t *testing.T) {
 		t.Fatalf("LiveSessions = %d, %v; want 3", len(live), err)
 	}
 	// Someone else's session cannot be revoked by handle.
-	if _, err := s.RevokeSessionByHandle(ctx, u.ID, models.SessionHandle(otherSess.ID)); models.ErrorCode(err) != models.ENOTFOUND {
+	if _, err := s.RevokeSessionByHandle(ctx, models.ActorOf(u, "", "", ""), models.SessionHandle(otherSess.ID), ""); models.ErrorCode(err) != models.ENOTFOUND {
 		t.Errorf("revoke another person's session: err = %v, want ENOTFOUND", err)
 	}
 	for _, bad := range []string{"", "%", ids[0][:8], strings.ToUpper(ids[0][:16])} {
-		if _, err := s.RevokeSessionByHandle(ctx, u.ID, bad); models.ErrorCode(err) != models.ENOTFOUND {
+		if _, err := s.RevokeSessionByHandle(ctx, models.ActorOf(u, "", "", ""), bad, ""); models.ErrorCode(err) != models.ENOTFOUND {
 			t.Errorf("revoke by handle %q: err = %v, want ENOTFOUND", bad, err)
 		}
 	}
-	id, err := s.RevokeSessionByHandle(ctx, u.ID, models.SessionHandle(ids[1]))
+	id, err := s.RevokeSessionByHandle(ctx, models.ActorOf(u, "", "", ""), models.SessionHandle(ids[1]), "")
 	if err != nil || id != ids[1] {
 		t.Fatalf("revoke = %q, %v", id, err)
 	}
 	if _, _, err := s.LookupSession(ctx, tokens[1], policy); !errors.Is(err, models.ErrSessionEnded) {
 		t.Errorf("revoked session still works: %v", err)
 	}
-	if n, err := s.RevokeOtherSessions(ctx, u.ID, ids[0]); err != nil || n != 1 {
+	if n, err := s.RevokeOtherSessions(ctx, models.ActorOf(u, "", "", ""), ids[0]); err != nil || n != 1 {
 		t.Errorf("RevokeOtherSessions = %d, %v; want 1", n, err)
 	}
 	if _, _, err := s.LookupSession(ctx, tokens[0], policy); err != nil {
@@ -107,7 +107,7 @@ func MustTOTP(tb testing.TB, s *models.Store, u *models.User, now time.Time) (st
 	if err != nil {
 		tb.Fatal(err)
 	}
-	codes, err := s.ConfirmTOTP(context.Background(), u.ID, code)
+	codes, _, err := s.ConfirmTOTP(context.Background(), models.ActorOf(u, "", "", ""), code, "")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -141,10 +141,10 @@ func TestTOTPEnableAndVerify(t *testing.T) {
 	if _, _, err := s.VerifySecondFactor(ctx, u.ID, code, "10.0.0.1", policy); err == nil {
 		t.Errorf("a pending secret passed a sign-in")
 	}
-	if _, err := s.ConfirmTOTP(ctx, u.ID, "000000"); reasonOf(err, "code") != models.ReasonCodeWrong {
+	if _, _, err := s.ConfirmTOTP(ctx, models.ActorOf(u, "", "", ""), "000000", ""); reasonOf(err, "code") != models.ReasonCodeWrong {
 		t.Errorf("confirm with a wrong code: err = %v", err)
 	}
-	codes, err := s.ConfirmTOTP(ctx, u.ID, code)
+	codes, _, err := s.ConfirmTOTP(ctx, models.ActorOf(u, "", "", ""), code, "")
 	if err != nil || len(codes) != models.RecoveryCodeCount {
 		t.Fatalf("confirm = %d codes, %v", len(codes), err)
 	}
@@ -240,17 +240,17 @@ func TestDisableTOTP(t *testing.T) {
 	later := now.Add(30 * time.Second)
 	s.SetClock(func() time.Time { return later })
 	code, _ := totp.GenerateCode(secret, later)
-	if err := s.DisableTOTP(ctx, u.ID, "wrong password", code, "10.0.0.1", policy); reasonOf(err, "password") != models.ReasonPasswordWrong {
+	if _, err := s.DisableTOTP(ctx, models.ActorOf(u, "10.0.0.1", "", ""), "wrong password", code, "", policy); reasonOf(err, "password") != models.ReasonPasswordWrong {
 		t.Errorf("wrong password: err = %v", err)
 	}
-	if err := s.DisableTOTP(ctx, u.ID, "a long test password", "000000", "10.0.0.1", policy); reasonOf(err, "code") != models.ReasonCodeWrong {
+	if _, err := s.DisableTOTP(ctx, models.ActorOf(u, "10.0.0.1", "", ""), "a long test password", "000000", "", policy); reasonOf(err, "code") != models.ReasonCodeWrong {
 		t.Errorf("wrong code: err = %v", err)
 	}
 	if got, _ := s.FindUser(ctx, u.ID); got.TOTPEnabledAt == nil {
 		t.Fatalf("refused attempts turned two-factor sign-in off")
 	}
 	// A recovery code stands in for a lost phone.
-	if err := s.DisableTOTP(ctx, u.ID, "a long test password", codes[0], "10.0.0.1", policy); err != nil {
+	if _, err := s.DisableTOTP(ctx, models.ActorOf(u, "10.0.0.1", "", ""), "a long test password", codes[0], "", policy); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.FindUser(ctx, u.ID)

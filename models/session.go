@@ -103,8 +103,19 @@ func (s *Store) LookupSession(ctx context.Context, token string, p SessionPolicy
 	return &sess, u, nil
 }
 
-// RevokeSession ends one session of a person.
-func (s *Store) RevokeSession(ctx context.Context, userID int64, id string) error {
-	return s.db.WithContext(ctx).Model(&Session{}).
+// SignOut ends the session id of the person by and audits the sign-out,
+// in one transaction.
+func (s *Store) SignOut(ctx context.Context, by Actor, id string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.revokeSession(tx, by.UserID, id); err != nil {
+			return err
+		}
+		return s.writeAudit(tx, by, AuditLogout, by.Email, "", nil)
+	})
+}
+
+// revokeSession ends one session of a person.
+func (s *Store) revokeSession(tx *gorm.DB, userID int64, id string) error {
+	return tx.Model(&Session{}).
 		Where("id = ? AND user_id = ? AND revoked_at IS NULL", id, userID).Update("revoked_at", s.now()).Error
 }

@@ -37,7 +37,7 @@ func MustAccount(tb testing.TB, s *models.Store, name string, mids ...string) *m
 	for _, m := range mids {
 		in.Mids = append(in.Mids, models.Mid{Mid: m})
 	}
-	a, err := s.SaveAccount(context.Background(), 0, in)
+	a, err := s.SaveAccount(context.Background(), models.SandboxSetup(), 0, in)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -117,18 +117,18 @@ func TestCreateUserValidatesAndRejectsDuplicates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := s.CreateUser(ctx, tt.n); models.ErrorCode(err) != tt.code {
+			if _, err := s.CreateUser(ctx, models.CommandLine(), tt.n); models.ErrorCode(err) != tt.code {
 				t.Errorf("code = %q (%v), want %q", models.ErrorCode(err), err, tt.code)
 			}
 		})
 	}
 	n := models.NewUser{Email: "sup@example.com", Password: "long enough pw", Role: models.RoleSupport, Mids: []string{"mch1", "mch9"}}
-	if _, err := s.CreateUser(ctx, n); models.ErrorCode(err) != models.EINVALID {
+	if _, err := s.CreateUser(ctx, models.CommandLine(), n); models.ErrorCode(err) != models.EINVALID {
 		t.Errorf("unknown mid: code = %q, want invalid", models.ErrorCode(err))
 	}
 	MustAccount(t, s, "A", "mch1", "mch2")
 	n.Mids = []string{"mch1", "mch2"}
-	u, err := s.CreateUser(ctx, n)
+	u, err := s.CreateUser(ctx, models.CommandLine(), n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestCreateUserValidatesAndRejectsDuplicates(t *testing.T) {
 		t.Errorf("memberships = %+v, %v", ms, err)
 	}
 	n.Email = "SUP@example.com"
-	if _, err := s.CreateUser(ctx, n); models.ErrorCode(err) != models.ECONFLICT {
+	if _, err := s.CreateUser(ctx, models.CommandLine(), n); models.ErrorCode(err) != models.ECONFLICT {
 		t.Errorf("duplicate email (other case): code = %q, want conflict", models.ErrorCode(err))
 	}
 	if c, _ := s.CountUsers(ctx); c != 1 {
@@ -180,14 +180,14 @@ func TestEnsureOwnerOnlyOnceUnderConcurrency(t *testing.T) {
 func TestSetPasswordRevokesOtherSessions(t *testing.T) {
 	ctx := context.Background()
 	s := MustStore(t)
-	u, err := s.CreateUser(ctx, models.NewUser{Email: "o@example.com", Password: "first password", Role: models.RoleOwner})
+	u, err := s.CreateUser(ctx, models.CommandLine(), models.NewUser{Email: "o@example.com", Password: "first password", Role: models.RoleOwner})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := models.SessionPolicy{Idle: 30 * 60e9, Absolute: 12 * 3600e9}
 	keep, ks, _ := s.CreateSession(ctx, u.ID, "1.2.3.4", "ua", p)
 	other, _, _ := s.CreateSession(ctx, u.ID, "1.2.3.4", "ua", p)
-	if err := s.SetPassword(ctx, u.ID, "second password", ks.ID); err != nil {
+	if err := s.SetPassword(ctx, models.ActorOf(u, "", "", ""), "second password", ks.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.LookupSession(ctx, keep, p); err != nil {

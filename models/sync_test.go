@@ -66,7 +66,7 @@ func newSyncEnv(t *testing.T, mids ...string) *syncEnv {
 	for _, m := range mids {
 		in.Mids = append(in.Mids, models.Mid{Mid: m})
 	}
-	if e.account, err = e.store.SaveAccount(ctx, 0, in); err != nil {
+	if e.account, err = e.store.SaveAccount(ctx, models.SandboxSetup(), 0, in); err != nil {
 		t.Fatal(err)
 	}
 	if e.client, err = gateway.New(gateway.Config{Kind: gateway.APIVIP, BaseURL: srv.URL + "/sandbox", Token: "sync-token", Mids: mids},
@@ -368,7 +368,7 @@ func TestSyncScheduleQueuesVIPMidsOnly(t *testing.T) {
 	e := newSyncEnv(t, "mch35618", "mch35619")
 	v3 := models.AccountInput{Name: "V3", APIKind: models.APIv3, BaseURL: "https://api.mch.ksher.net",
 		Mids: []models.Mid{{Mid: "mch35000"}}, Credentials: &models.Credentials{PrivateKeys: map[string]string{"mch35000": "x"}}}
-	if _, err := e.store.SaveAccount(ctx, 0, v3); err != nil {
+	if _, err := e.store.SaveAccount(ctx, models.SandboxSetup(), 0, v3); err != nil {
 		t.Fatal(err)
 	}
 	n, err := e.worker().Schedule(ctx)

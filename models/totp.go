@@ -132,9 +132,13 @@ func (s *Store) PendingTOTP(ctx context.Context, userID int64) (*TOTPSetup, erro
 // ConfirmTOTP turns two-factor sign-in on when code matches the pending
 // secret, and returns new recovery codes (shown once; only their HMACs are
 // kept). *InvalidInput{"code": code_wrong} for a wrong code; ENOTFOUND when
-// nothing is pending; ECONFLICT when already on.
-func (s *Store) ConfirmTOTP(ctx context.Context, userID int64, code string) ([]string, error) {
+// nothing is pending; ECONFLICT when already on. In the same transaction
+// every other session of the person (by) but keepSessionID ends, and the
+// change is audited (totp_enable, with how many sessions ended).
+func (s *Store) ConfirmTOTP(ctx context.Context, by Actor, code, keepSessionID string) ([]string, int64, error) {
+	userID := by.UserID
 	var codes []string
+	var ended int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		u, err := s.lockUser(tx, userID)
 		if err != nil {
@@ -156,28 +160,38 @@ func (s *Store) ConfirmTOTP(ctx context.Context, userID int64, code string) ([]s
 		if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("totp_enabled_at", s.now()).Error; err != nil {
 			return err
 		}
-		codes, err = s.replaceRecoveryCodes(tx, u.ID)
-		return err
+		if codes, err = s.replaceRecoveryCodes(tx, u.ID); err != nil {
+			return err
+		}
+		if ended, err = s.revokeOthers(tx, u.ID, keepSessionID); err != nil {
+			return err
+		}
+		return s.writeAudit(tx, by, AuditTOTPEnable, by.Email, "", map[string]any{"other_sessions_ended": ended})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: confirm totp: %w", err)
+		return nil, 0, fmt.Errorf("store: confirm totp: %w", err)
 	}
-	return codes, nil
+	return codes, ended, nil
 }
 
 // DisableTOTP turns two-factor sign-in off. It needs the person's password
 // and a current code (or an unused recovery code, for a lost phone).
 // Failures count as failed sign-ins (throttled like them): returns
-// ETOOMANYREQUEST, or *InvalidInput with "password" or "code".
-func (s *Store) DisableTOTP(ctx context.Context, userID int64, password, code, ip string, p LoginPolicy) error {
+// ETOOMANYREQUEST, or *InvalidInput with "password" or "code". In the same
+// transaction every other session of the person (by) but keepSessionID
+// ends, and the change is audited (totp_disable); it returns how many
+// sessions ended.
+func (s *Store) DisableTOTP(ctx context.Context, by Actor, password, code, keepSessionID string, p LoginPolicy) (int64, error) {
+	userID := by.UserID
 	u, err := s.FindUser(ctx, userID)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	attempt, err := s.reserveAttempt(ctx, u.Email, ip, p)
+	attempt, err := s.reserveAttempt(ctx, u.Email, by.IP, p)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	var ended int64
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		u, err := s.lockUser(tx, userID)
 		if err != nil {
@@ -198,16 +212,22 @@ func (s *Store) DisableTOTP(ctx context.Context, userID int64, password, code, i
 			"totp_secret": nil, "totp_enabled_at": nil, "totp_last_step": 0, "updated_at": s.now()}).Error; err != nil {
 			return err
 		}
-		return tx.Where("user_id = ?", u.ID).Delete(&recoveryCode{}).Error
+		if err := tx.Where("user_id = ?", u.ID).Delete(&recoveryCode{}).Error; err != nil {
+			return err
+		}
+		if ended, err = s.revokeOthers(tx, u.ID, keepSessionID); err != nil {
+			return err
+		}
+		return s.writeAudit(tx, by, AuditTOTPDisable, by.Email, "", map[string]any{"other_sessions_ended": ended})
 	})
 	// Only a wrong password or code counts as a failure.
 	if rerr := s.settleAttempt(ctx, attempt, AsInvalidInput(err) == nil); rerr != nil {
-		return rerr
+		return 0, rerr
 	}
 	if err != nil {
-		return fmt.Errorf("store: disable totp: %w", err)
+		return 0, fmt.Errorf("store: disable totp: %w", err)
 	}
-	return nil
+	return ended, nil
 }
 
 // VerifySecondFactor checks the second step of a sign-in: a TOTP code or an

@@ -112,9 +112,11 @@ func (u *User) CheckPassword(pw string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(pw)) == nil
 }
 
-// CreateUser creates a person and their memberships in one transaction.
+// CreateUser creates a person and their memberships in one transaction,
+// with their audit entries (person_create, one per mid, or one without a
+// mid for an owner): `ksherdash user create` passes CommandLine().
 // Returns EINVALID (with the first problem) or ECONFLICT for a taken email.
-func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
+func (s *Store) CreateUser(ctx context.Context, by Actor, n NewUser) (*User, error) {
 	if errs := n.Validate(); len(errs) > 0 {
 		for _, k := range []string{"email", "password", "role", "mids"} {
 			if m, ok := errs[k]; ok {
@@ -132,13 +134,15 @@ func (s *Store) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 		if err := tx.Create(u).Error; err != nil {
 			return notFoundOr(err, "A person with this email")
 		}
+		p := &Person{User: *u}
 		for _, mid := range n.Mids {
 			m := Membership{UserID: u.ID, Mid: strings.TrimSpace(mid), Role: n.Role}
 			if err := tx.Create(&m).Error; err != nil {
 				return notFoundOr(err, "Membership")
 			}
+			p.Grants = append(p.Grants, Grant{UserID: u.ID, Mid: m.Mid, Role: m.Role})
 		}
-		return nil
+		return s.auditPersonCreate(tx, by, p)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: create user: %w", err)
@@ -172,9 +176,11 @@ func (s *Store) FindUser(ctx context.Context, id int64) (*User, error) {
 	return &u, nil
 }
 
-// SetPassword replaces a person's password and clears the must-change flag.
-// Every other session of that person is revoked.
-func (s *Store) SetPassword(ctx context.Context, userID int64, pw string, keepSessionID string) error {
+// SetPassword replaces the password of the person by and clears the
+// must-change flag. Every other session of theirs is revoked. Audited
+// (password_change) in the same transaction.
+func (s *Store) SetPassword(ctx context.Context, by Actor, pw string, keepSessionID string) error {
+	userID := by.UserID
 	if msg := PasswordProblem(pw); msg != "" {
 		return Errorf(EINVALID, "%s", msg)
 	}
@@ -191,8 +197,10 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, pw string, keepSe
 		if res.RowsAffected == 0 {
 			return Errorf(ENOTFOUND, "Person not found.")
 		}
-		return tx.Model(&Session{}).Where("user_id = ? AND id <> ? AND revoked_at IS NULL", userID, keepSessionID).
-			Update("revoked_at", s.now()).Error
+		if _, err := s.revokeOthers(tx, userID, keepSessionID); err != nil {
+			return err
+		}
+		return s.writeAudit(tx, by, AuditPasswordChange, by.Email, "", nil)
 	})
 }
 
@@ -239,7 +247,11 @@ func (s *Store) EnsureOwner(ctx context.Context, email string) (string, error) {
 		if err != nil {
 			return err
 		}
-		return tx.Create(&User{Email: email, Name: "Owner", PasswordHash: hash, IsOwner: true, MustChangePassword: true}).Error
+		u := User{Email: email, Name: "Owner", PasswordHash: hash, IsOwner: true, MustChangePassword: true}
+		if err := tx.Create(&u).Error; err != nil {
+			return err
+		}
+		return s.auditPersonCreate(tx, FirstStart(), &Person{User: u})
 	})
 	if err != nil {
 		return "", err

@@ -47,7 +47,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	}
 	store.SetSecretKey([]byte(strings.Repeat("x", 32)))
 	mustAccount(t, store, "Demo", "mch35000", "mch35001")
-	u, err := store.CreateUser(ctx, models.NewUser{Email: "fin@example.com", Name: "Fin", Password: testPassword, Role: models.RoleFinance, Mids: []string{"mch35000"}})
+	u, err := store.CreateUser(ctx, models.CommandLine(), models.NewUser{Email: "fin@example.com", Name: "Fin", Password: testPassword, Role: models.RoleFinance, Mids: []string{"mch35000"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func mustAccount(t *testing.T, store *models.Store, name string, mids ...string)
 	for _, m := range mids {
 		in.Mids = append(in.Mids, models.Mid{Mid: m, Name: name + " " + m})
 	}
-	a, err := store.SaveAccount(context.Background(), 0, in)
+	a, err := store.SaveAccount(context.Background(), models.SandboxSetup(), 0, in)
 	if err != nil {
 		t.Fatal(err)
 	}

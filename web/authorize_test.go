@@ -71,7 +71,7 @@ func TestRouteRoleMidMatrix(t *testing.T) {
 		if role != models.RoleOwner {
 			n.Mids = []string{"mch35000"}
 		}
-		if _, err := e.store.CreateUser(ctx, n); err != nil {
+		if _, err := e.store.CreateUser(ctx, models.CommandLine(), n); err != nil {
 			t.Fatal(err)
 		}
 		c := newClient(t, app)
@@ -170,7 +170,7 @@ func request(method, path, csrf string) *http.Request {
 func TestUnknownMidIs404ForOwner(t *testing.T) {
 	ctx := context.Background()
 	e := newTestEnv(t)
-	if _, err := e.store.CreateUser(ctx, models.NewUser{Email: "o@example.com", Password: testPassword, Role: models.RoleOwner}); err != nil {
+	if _, err := e.store.CreateUser(ctx, models.CommandLine(), models.NewUser{Email: "o@example.com", Password: testPassword, Role: models.RoleOwner}); err != nil {
 		t.Fatal(err)
 	}
 	c := newClient(t, e.app)

@@ -58,7 +58,7 @@ func newHTTPBench(b *testing.B) *httpBench {
 	for _, m := range mids {
 		in.Mids = append(in.Mids, models.Mid{Mid: m})
 	}
-	a, err := store.SaveAccount(ctx, 0, in)
+	a, err := store.SaveAccount(ctx, models.SandboxSetup(), 0, in)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func newHTTPBench(b *testing.B) *httpBench {
 		b.Fatal(err)
 	}
 	b.Logf("seeded %d orders in %s", benchOrders(), time.Since(start).Round(time.Millisecond))
-	u, err := store.CreateUser(ctx, models.NewUser{Email: "fin@example.com", Name: "Fin", Password: "bench password 123",
+	u, err := store.CreateUser(ctx, models.CommandLine(), models.NewUser{Email: "fin@example.com", Name: "Fin", Password: "bench password 123",
 		Role: models.RoleFinance, Mids: mids})
 	if err != nil {
 		b.Fatal(err)

@@ -35,7 +35,7 @@ func TestMidOverviewFiguresAndNavigation(t *testing.T) {
 		}
 	}
 	viewer := "viewer@example.com"
-	if _, err := e.store.CreateUser(ctx, models.NewUser{Email: viewer, Password: testPassword, Role: models.RoleViewer, Mids: []string{"mch35000"}}); err != nil {
+	if _, err := e.store.CreateUser(ctx, models.CommandLine(), models.NewUser{Email: viewer, Password: testPassword, Role: models.RoleViewer, Mids: []string{"mch35000"}}); err != nil {
 		t.Fatal(err)
 	}
 

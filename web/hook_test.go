@@ -105,13 +105,13 @@ func newHookEnv(t *testing.T) *hookEnv {
 	t.Cleanup(sbSrv.Close)
 	sbURL := sbSrv.URL + "/sandbox"
 
-	e.v3, err = store.SaveAccount(ctx, 0, models.AccountInput{Name: "Hook v3", APIKind: models.APIv3, BaseURL: sbURL, GatewayBaseURL: sbURL,
+	e.v3, err = store.SaveAccount(ctx, models.SandboxSetup(), 0, models.AccountInput{Name: "Hook v3", APIKind: models.APIv3, BaseURL: sbURL, GatewayBaseURL: sbURL,
 		Sandbox: true, Mids: []models.Mid{{Mid: hookV3Mid}}, Credentials: &models.Credentials{
 			PrivateKeys: map[string]string{hookV3Mid: pemPrivate(e.mchKey)}, KsherPublicKey: pemPublic(&e.ksherKey.PublicKey)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.vip, err = store.SaveAccount(ctx, 0, models.AccountInput{Name: "Hook vip", APIKind: models.APIVIP, BaseURL: sbURL,
+	e.vip, err = store.SaveAccount(ctx, models.SandboxSetup(), 0, models.AccountInput{Name: "Hook vip", APIKind: models.APIVIP, BaseURL: sbURL,
 		Sandbox: true, Mids: []models.Mid{{Mid: hookVIPMid}}, Credentials: &models.Credentials{Token: hookToken}})
 	if err != nil {
 		t.Fatal(err)
@@ -555,7 +555,7 @@ func TestEventLogPage(t *testing.T) {
 		{Email: "sup@example.com", Name: "Sup", Password: testPassword, Role: models.RoleSupport, Mids: []string{hookV3Mid}},
 		{Email: "vip@example.com", Name: "Vip", Password: testPassword, Role: models.RoleFinance, Mids: []string{hookVIPMid}},
 	} {
-		if _, err := e.store.CreateUser(ctx, u); err != nil {
+		if _, err := e.store.CreateUser(ctx, models.CommandLine(), u); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -629,7 +629,7 @@ func newSyncWorker(e *hookEnv) *handlers.SyncWorker {
 // signIn creates a person with a password and signs them in.
 func (e *hookEnv) signIn(t *testing.T, email, role string, mids ...string) *client {
 	t.Helper()
-	if _, err := e.store.CreateUser(context.Background(), models.NewUser{Email: email, Name: email, Password: testPassword, Role: role, Mids: mids}); err != nil {
+	if _, err := e.store.CreateUser(context.Background(), models.CommandLine(), models.NewUser{Email: email, Name: email, Password: testPassword, Role: role, Mids: mids}); err != nil {
 		t.Fatal(err)
 	}
 	c := newClient(t, e.env.app)

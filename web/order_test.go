@@ -62,14 +62,14 @@ func newOrderEnv(t *testing.T) *orderEnv {
 	h = e.sb
 	pemOf := func(b []byte, typ string) string { return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b})) }
 	ctx := context.Background()
-	e.v3, err = e.store.SaveAccount(ctx, 0, models.AccountInput{Name: "V3", APIKind: models.APIv3, BaseURL: srv.URL, GatewayBaseURL: srv.URL,
+	e.v3, err = e.store.SaveAccount(ctx, models.SandboxSetup(), 0, models.AccountInput{Name: "V3", APIKind: models.APIv3, BaseURL: srv.URL, GatewayBaseURL: srv.URL,
 		Sandbox: true, Mids: []models.Mid{{Mid: "mch46100"}}, Credentials: &models.Credentials{
 			PrivateKeys:    map[string]string{"mch46100": pemOf(x509.MarshalPKCS1PrivateKey(e.mkey), "RSA PRIVATE KEY")},
 			KsherPublicKey: pemOf(x509.MarshalPKCS1PublicKey(&kkey.PublicKey), "RSA PUBLIC KEY")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.vip, err = e.store.SaveAccount(ctx, 0, models.AccountInput{Name: "VIP", APIKind: models.APIVIP, BaseURL: srv.URL,
+	e.vip, err = e.store.SaveAccount(ctx, models.SandboxSetup(), 0, models.AccountInput{Name: "VIP", APIKind: models.APIVIP, BaseURL: srv.URL,
 		Sandbox: true, Mids: []models.Mid{{Mid: "mch46200"}}, Credentials: &models.Credentials{Token: e.token}})
 	if err != nil {
 		t.Fatal(err)
@@ -83,12 +83,12 @@ func newOrderEnv(t *testing.T) *orderEnv {
 	for _, a := range demo {
 		if a.Name == "Demo" {
 			in := models.AccountInput{Name: a.Name, APIKind: a.APIKind, BaseURL: "http://127.0.0.1:1", Sandbox: true, Mids: a.Mids}
-			if _, err := e.store.SaveAccount(ctx, a.ID, in); err != nil {
+			if _, err := e.store.SaveAccount(ctx, models.SandboxSetup(), a.ID, in); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	owner, err := e.store.CreateUser(ctx, models.NewUser{Email: "owner@example.com", Password: testPassword, Role: models.RoleOwner})
+	owner, err := e.store.CreateUser(ctx, models.CommandLine(), models.NewUser{Email: "owner@example.com", Password: testPassword, Role: models.RoleOwner})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -548,7 +548,7 @@ func TestOrderViewWhenKsherCannotAnswer(t *testing.T) {
 	}
 	// An account whose vip token Ksher refuses (HTTP 401): Ksher did not
 	// say it does not know the order, it refused to answer.
-	refused, err := e.store.SaveAccount(ctx, 0, models.AccountInput{Name: "VIP wrong token", APIKind: models.APIVIP, BaseURL: e.url,
+	refused, err := e.store.SaveAccount(ctx, models.SandboxSetup(), 0, models.AccountInput{Name: "VIP wrong token", APIKind: models.APIVIP, BaseURL: e.url,
 		Sandbox: true, Mids: []models.Mid{{Mid: "mch46201"}}, Credentials: &models.Credentials{Token: "not-the-token-0123456789"}})
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ import (
 // mustUser creates a person with role on mids (an owner when role is owner).
 func mustUser(t *testing.T, e *testEnv, email, role string, mids ...string) *models.User {
 	t.Helper()
-	u, err := e.store.CreateUser(context.Background(), models.NewUser{Email: email, Password: testPassword, Role: role, Mids: mids})
+	u, err := e.store.CreateUser(context.Background(), models.CommandLine(), models.NewUser{Email: email, Password: testPassword, Role: role, Mids: mids})
 	if err != nil {
 		t.Fatal(err)
 	}

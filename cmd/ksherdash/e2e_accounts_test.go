@@ -25,7 +25,7 @@ func mustAccountsOwner(t *testing.T, page playwright.Page, app *runningApp, dsn 
 	}
 	defer store.Close()
 	const pw = "accounts owner password"
-	if _, err := store.CreateUser(context.Background(), models.NewUser{Email: "accounts-owner@example.com", Password: pw, Role: models.RoleOwner}); err != nil {
+	if _, err := store.CreateUser(context.Background(), models.CommandLine(), models.NewUser{Email: "accounts-owner@example.com", Password: pw, Role: models.RoleOwner}); err != nil {
 		t.Fatal(err)
 	}
 	login(t, page, app.URL, "accounts-owner@example.com", pw)

@@ -43,7 +43,7 @@ func TestE2EPaymentNotificationInEventLog(t *testing.T) {
 		t.Fatalf("no sandbox v3 account among %d", len(accounts))
 	}
 	const password = "events e2e password"
-	_, err = store.CreateUser(ctx, models.NewUser{Email: "fin@example.com", Name: "Fin", Password: password,
+	_, err = store.CreateUser(ctx, models.CommandLine(), models.NewUser{Email: "fin@example.com", Name: "Fin", Password: password,
 		Role: models.RoleFinance, Mids: []string{"mch35000", "mch35618"}})
 	must(t, err)
 

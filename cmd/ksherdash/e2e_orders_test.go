@@ -484,7 +484,7 @@ func TestSeedOrderCacheIsIdempotent(t *testing.T) {
 		{Name: "VIP", APIKind: models.APIVIP, BaseURL: "http://127.0.0.1:1", Mids: []models.Mid{{Mid: "mch35618"}},
 			Credentials: &models.Credentials{Token: "unused"}},
 	} {
-		_, err := store.SaveAccount(ctx, 0, in)
+		_, err := store.SaveAccount(ctx, models.SandboxSetup(), 0, in)
 		must(t, err)
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 1024)

@@ -31,7 +31,7 @@ func TestE2EOwnerResetsTwoFactor(t *testing.T) {
 		{Email: "peer@example.com", Password: mgrPW, Role: models.RoleManager, Mids: []string{"mch73001"}},
 		{Email: "sup@example.com", Password: supPW, Role: models.RoleSupport, Mids: []string{"mch73001"}},
 	} {
-		u, err := store.CreateUser(ctx, n)
+		u, err := store.CreateUser(ctx, models.CommandLine(), n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func TestE2EOwnerResetsTwoFactor(t *testing.T) {
 	}
 	now := time.Now()
 	code, _ := totp.GenerateCode(setup.Secret, now)
-	if _, err := store.ConfirmTOTP(ctx, sup.ID, code); err != nil {
+	if _, _, err := store.ConfirmTOTP(ctx, models.ActorOf(sup, "", "", ""), code, ""); err != nil {
 		t.Fatal(err)
 	}
 

@@ -43,7 +43,7 @@ func peopleAppDSN(t *testing.T, mids ...string) (*runningApp, string) {
 	for _, m := range mids {
 		in.Mids = append(in.Mids, models.Mid{Mid: m, Name: "Shop " + m[len(m)-1:]})
 	}
-	if _, err := store.SaveAccount(context.Background(), 0, in); err != nil {
+	if _, err := store.SaveAccount(context.Background(), models.SandboxSetup(), 0, in); err != nil {
 		t.Fatal(err)
 	}
 	return app, dsn

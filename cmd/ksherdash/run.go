@@ -315,7 +315,7 @@ func userCreateCmd(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer db.Close()
-	u, err := db.store.CreateUser(ctx, n)
+	u, err := db.store.CreateUser(ctx, models.CommandLine(), n)
 	if err != nil {
 		if code := models.ErrorCode(err); code == models.ECONFLICT || code == models.EINVALID {
 			return &usageError{"user create: " + models.ErrorMessage(err)}

@@ -165,7 +165,7 @@ func ensureDemoAccount(ctx context.Context, store *models.Store, name string, in
 			id = a.ID
 		}
 	}
-	a, err := store.SaveAccount(ctx, id, in)
+	a, err := store.SaveAccount(ctx, models.SandboxSetup(), id, in)
 	if err != nil {
 		return nil, fmt.Errorf("demo account %q: %w", name, err)
 	}
