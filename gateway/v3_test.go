@@ -85,7 +85,7 @@ func TestV3Capabilities(t *testing.T) {
 			},
 			check: func(t *testing.T, got any) {
 				l := got.(*gateway.PaymentLink)
-				if l.Status != gateway.StatusPaid || l.KsherOrderID != "900123" || l.PaidAt != "2024-01-01 12:01:00" {
+				if l.Status != gateway.StatusPaid || l.KsherOrderID != "900123" || !l.PaidAt.Equal(time.Date(2024, 1, 1, 5, 1, 0, 0, time.UTC)) {
 					t.Errorf("link = %+v, want paid", l)
 				}
 			},

@@ -211,7 +211,7 @@ func (w *SyncWorker) PullPage(ctx context.Context, j *models.SyncJob) (*models.S
 			}
 			n++
 			page.Total = int(t.Total)
-			if row, ok := syncRow(a, j.Mid, t, loc); ok {
+			if row, ok := syncRow(a, j.Mid, t); ok {
 				page.Rows = append(page.Rows, row)
 			}
 			if n == size {
@@ -228,7 +228,7 @@ func (w *SyncWorker) PullPage(ctx context.Context, j *models.SyncJob) (*models.S
 
 // syncRow maps one report line to an order update: PAY lines say the order
 // is paid, REFUND lines (negative amounts) that it was refunded.
-func syncRow(a *models.MerchantAccount, mid string, t *gateway.Transaction, loc *time.Location) (models.SyncRow, bool) {
+func syncRow(a *models.MerchantAccount, mid string, t *gateway.Transaction) (models.SyncRow, bool) {
 	u := models.OrderUpdate{AccountID: a.ID, Mid: mid, MchOrderNo: t.MerchantOrderID, Channel: t.Channel,
 		Currency: t.Currency, Source: "sync", Raw: t.Raw}
 	if u.MchOrderNo == "" {
@@ -237,7 +237,8 @@ func syncRow(a *models.MerchantAccount, mid string, t *gateway.Transaction, loc 
 	switch strings.ToUpper(t.Type) {
 	case "PAY":
 		u.Status, u.RawStatus, u.KsherOrderNo, u.Amount = models.StatusPaid, t.Type, t.KsherOrderID, t.Amount
-		if at, err := time.ParseInLocation(time.DateTime, t.Time, loc); err == nil {
+		if !t.Time.IsZero() {
+			at := t.Time
 			u.PaidAt = &at
 		}
 		return models.SyncRow{Update: u}, true

@@ -272,6 +272,7 @@ func vipStatus(o *Order) (status, code, msg string) {
 
 func gatewayOrderID(id int64) string { return "sandbox" + strconv.FormatInt(id, 10) }
 
+// orderDate is vip order_date: UTC (gateway/times.go).
 func orderDate(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000000") }
 
 // vipOrderObj is the order object of B.3.
