@@ -14,8 +14,9 @@ import (
 
 // The order cache's rules, all in this file:
 //
-//   - Final states (paid, failed, closed, refunded, reversed) are kept: a
-//     view never asks Ksher about them; the refresh button still may.
+//   - Final states (gateway.Status.Final: paid, failed, closed, refunded,
+//     partially refunded, reversed) are kept: a view never asks Ksher about
+//     them; the refresh button still may.
 //   - Other states are asked about again when viewed, once Ksher last told
 //     us (CheckedAt) more than QueryGap ago.
 //   - Every question to Ksher about one order goes through
