@@ -259,7 +259,8 @@ type RefundCreateParams struct {
 	OrderAmount int64
 	// Currency, default "THB" (v3 fee_type).
 	Currency string
-	// Channel of the order (v3, optional).
+	// Channel of the order (v3, optional; sent as channel). When set, its
+	// RefundRule is checked before sending.
 	Channel *string
 	// OperatorID and Attach are optional v3 fields.
 	OperatorID, Attach *string
@@ -278,6 +279,9 @@ type RefundGetParams struct {
 	// one; on vip it is used when the refund record itself cannot be found).
 	MerchantOrderID *string
 	KsherOrderID    *string // Ksher's order number
+	// Channel the order was paid with (v3, optional): on a channel without
+	// refund_query (RefundRule) the order is asked about instead.
+	Channel *string
 	// Type is the vip order family (default redirect).
 	Type OrderType
 }

@@ -458,6 +458,11 @@ func (d *v3Driver) createRefund(ctx context.Context, p *RefundCreateParams) (*Re
 	if p.Amount <= 0 || p.OrderAmount <= 0 || p.Amount > p.OrderAmount {
 		return nil, invalid(op, "need 0 < Amount <= OrderAmount (v3 sends both)")
 	}
+	if p.Channel != nil {
+		if rule, _ := RefundRuleFor(*p.Channel); rule.ByKsherOrderID && p.KsherOrderID == nil {
+			return nil, invalid(op, "a %s refund needs KsherOrderID (Ksher refunds cards by ksher_order_no)", rule.Channel)
+		}
+	}
 	f := map[string]any{
 		field:           id,
 		"mch_refund_no": p.RefundID,
@@ -507,6 +512,11 @@ func (d *v3Driver) getRefund(ctx context.Context, p *RefundGetParams) (*Refund, 
 	if err := checkOrderID(op, "RefundID", p.RefundID); err != nil {
 		return nil, err
 	}
+	if p.Channel != nil {
+		if rule, _ := RefundRuleFor(*p.Channel); !rule.RefundQuery {
+			return d.refundFromOrder(ctx, p)
+		}
+	}
 	r, err := d.prepare(op, "refund_query", false, p.Mid, map[string]any{field: id, "mch_refund_no": p.RefundID}, "appid")
 	if err != nil {
 		return nil, err
@@ -544,6 +554,19 @@ func (d *v3Driver) getRefund(ctx context.Context, p *RefundGetParams) (*Refund, 
 		}
 		return rf, nil
 	})
+}
+
+// refundFromOrder answers Refunds.Get for a channel without refund_query
+// (RefundRule.RefundQuery false): order_query says whether the order is
+// refunded, not which refund did it, so the refund's own Status stays
+// unknown and OrderStatus carries the order's state.
+func (d *v3Driver) refundFromOrder(ctx context.Context, p *RefundGetParams) (*Refund, error) {
+	o, err := d.getOrder(ctx, &OrderGetParams{Mid: p.Mid, MerchantOrderID: p.MerchantOrderID, KsherOrderID: p.KsherOrderID})
+	if err != nil {
+		return nil, err
+	}
+	return &Refund{Meta: o.Meta, Mid: o.Mid, RefundID: p.RefundID, MerchantOrderID: o.MerchantOrderID, KsherOrderID: o.KsherOrderID,
+		OrderAmount: o.Amount, Currency: o.Currency, Status: StatusUnknown, OrderStatus: o.Status}, nil
 }
 
 // ---------------------------------------------------------------- settlements

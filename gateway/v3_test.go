@@ -189,6 +189,25 @@ func TestV3Capabilities(t *testing.T) {
 			},
 		},
 		{
+			// PromptPay has no refund_query (API.md A.7): the order is asked.
+			name:   "refunds.get on a channel without refund_query",
+			path:   "/KsherPay/order_query",
+			want:   map[string]string{"mch_order_no": "ORD3"},
+			absent: []string{"mch_refund_no"},
+			reply: map[string]any{"result": "REFUND", "mch_order_no": "ORD3", "ksher_order_no": "900333", "total_fee": 100, "fee_type": "THB",
+				"channel": "promptpay", "time_end": "2024-01-01 12:01:00"},
+			call: func(c *gateway.Client) (any, error) {
+				return c.Refunds.Get(ctx, &gateway.RefundGetParams{MerchantOrderID: gateway.String("ORD3"), RefundID: "RF3", Channel: gateway.String("promptpay")})
+			},
+			check: func(t *testing.T, got any) {
+				r := got.(*gateway.Refund)
+				if r.RefundID != "RF3" || r.Status != gateway.StatusUnknown || r.OrderStatus != gateway.StatusRefunded || r.OrderAmount != 100 ||
+					r.KsherOrderID != "900333" || r.RawStatus != "REFUND" {
+					t.Errorf("refund = %+v, want unknown on a refunded order", r)
+				}
+			},
+		},
+		{
 			name:   "settlements.list",
 			path:   "/KsherPay/get_settlement_info",
 			want:   map[string]string{"mch_appid": testMid, "begin_date": "2024-01-01", "end_date": "2024-01-03"},
@@ -370,6 +389,11 @@ func TestV3UnsupportedAndInvalid(t *testing.T) {
 		}, gateway.KindInvalidRequest},
 		{"refund above order amount", func() error {
 			_, err := c.Refunds.Create(ctx, &gateway.RefundCreateParams{MerchantOrderID: gateway.String("a"), RefundID: "r", Amount: 101, OrderAmount: 100})
+			return err
+		}, gateway.KindInvalidRequest},
+		{"card refund by the merchant's order number", func() error {
+			_, err := c.Refunds.Create(ctx, &gateway.RefundCreateParams{MerchantOrderID: gateway.String("a"), RefundID: "r", Amount: 100, OrderAmount: 100,
+				Channel: gateway.String("card")})
 			return err
 		}, gateway.KindInvalidRequest},
 		{"link without channels", func() error {

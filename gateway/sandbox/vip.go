@@ -541,7 +541,7 @@ func (s *Sandbox) vipRefund(q *vipReq, id string) *reply {
 		return s.vipBusinessFail(q, o, "The order is not paid and cannot be refunded.")
 	case amount+o.refunded() > o.Amount:
 		return s.vipBusinessFail(q, o, fmt.Sprintf("Refund amount %d exceeds the refundable amount %d.", amount, o.Amount-o.refunded()))
-	case amount < o.Amount && !ruleFor(o.Channel).partial:
+	case amount < o.Amount && !refundRule(o.Channel).Partial:
 		return s.vipBusinessFail(q, o, "Partial refund is not supported by channel "+o.Channel+".")
 	}
 	r := s.addRefund(o, refID, amount, q.ts())
