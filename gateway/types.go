@@ -404,8 +404,9 @@ type Transaction struct {
 	Currency string // ISO 4217 currency of the amount
 	// Channel paid with.
 	Channel string
-	// Type as sent ("PAY"; refunds presumably "REFUND").
-	Type string
+	// Type is the kind of line: TransactionPayment, TransactionRefund, or
+	// another value as sent, in upper case.
+	Type TransactionType
 	// Time of the transaction (transaction_time), zero when not said.
 	Time time.Time
 	// DeviceID, OperatorID and OperatorName as sent.
@@ -414,6 +415,16 @@ type Transaction struct {
 	// page this row came in (0 when Ksher did not say).
 	Total int64
 }
+
+// TransactionType is the kind of a report line (vip type).
+type TransactionType string
+
+// Report line kinds. Only PAY is seen in Ksher's samples; refund lines are
+// presumably REFUND, with a negative amount (API.md B.4.4, UNCONFIRMED).
+const (
+	TransactionPayment TransactionType = "PAY"
+	TransactionRefund  TransactionType = "REFUND"
+)
 
 // ---------------------------------------------------------------- channels
 

@@ -593,7 +593,7 @@ type transactionsPage struct {
 func transaction(row map[string]any, mid string, fetched time.Time, total int64) *Transaction {
 	return &Transaction{Meta: Meta{API: APIVIP, RawStatus: str(row, "type"), Raw: rawJSON(row), FetchedAt: fetched}, Mid: mid, Total: total,
 		MerchantOrderID: str(row, "order_id"), KsherOrderID: str(row, "ksher_order_id"), Amount: reportAmount(row, "amount"),
-		Currency: str(row, "currency"), Channel: str(row, "channel"), Type: str(row, "type"), Time: ictTime(row, "transaction_time"),
+		Currency: str(row, "currency"), Channel: str(row, "channel"), Type: TransactionType(strings.ToUpper(strings.TrimSpace(str(row, "type")))), Time: ictTime(row, "transaction_time"),
 		DeviceID: str(row, "device_id"), OperatorID: str(row, "operator_id"), OperatorName: str(row, "operator_name")}
 }
 

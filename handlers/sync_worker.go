@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ksherdash/ksherdash/gateway"
@@ -234,15 +233,15 @@ func syncRow(a *models.MerchantAccount, mid string, t *gateway.Transaction) (mod
 	if u.MchOrderNo == "" {
 		return models.SyncRow{}, false
 	}
-	switch strings.ToUpper(t.Type) {
-	case "PAY":
-		u.Status, u.RawStatus, u.KsherOrderNo, u.Amount = models.StatusPaid, t.Type, t.KsherOrderID, t.Amount
+	switch t.Type {
+	case gateway.TransactionPayment:
+		u.Status, u.RawStatus, u.KsherOrderNo, u.Amount = models.StatusPaid, t.RawStatus, t.KsherOrderID, t.Amount
 		if !t.Time.IsZero() {
 			at := t.Time
 			u.PaidAt = &at
 		}
 		return models.SyncRow{Update: u}, true
-	case "REFUND":
+	case gateway.TransactionRefund:
 		amount := t.Amount
 		if amount < 0 {
 			amount = -amount
