@@ -20,6 +20,12 @@
 // payments and charges are never retried. Ksher's rule of no two queries of
 // the same order within 10 seconds is enforced in-process.
 //
+// # Times
+//
+// Every time returned is a time.Time in UTC, the zero time when Ksher did
+// not say, and dates are 00:00 UTC of the day. Ksher writes most times
+// without a zone; the zone of each field is decided once, in times.go.
+//
 // # Errors
 //
 // Every method may return KindInvalidRequest (params rejected before

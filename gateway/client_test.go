@@ -546,6 +546,13 @@ func TestNotifications(t *testing.T) {
 			if n.Status != gateway.StatusPaid || n.Amount != 100 || n.Mid != testMid || n.Type != tt.typ {
 				t.Errorf("notification = %+v", n)
 			}
+			// A replay key: the sign as sent, in v3's lower case.
+			if n.Signature == "" || n.Signature != strings.ToLower(n.Signature) || !bytes.Contains(tt.body, []byte(n.Signature)) {
+				t.Errorf("signature = %q, want the body's sign in lower case", n.Signature)
+			}
+			if tt.typ == "payment" && !n.PaidAt.Equal(time.Date(2024, 1, 1, 5, 0, 0, 0, time.UTC)) {
+				t.Errorf("paid at %v, want 12:00 ICT = 05:00 UTC", n.PaidAt)
+			}
 		})
 	}
 
@@ -602,6 +609,10 @@ func TestNotifications(t *testing.T) {
 			}
 			if n.Status != gateway.StatusPaid || n.MerchantOrderID != "mc_20240101_0001" || n.Type != "Order" || n.Code != "StatusChange" {
 				t.Errorf("notification = %+v", n)
+			}
+			// A replay key: either case as sent is vip's upper case.
+			if n.Signature != strings.ToUpper(g5.Get("signature")) {
+				t.Errorf("signature = %q, want %q", n.Signature, strings.ToUpper(g5.Get("signature")))
 			}
 		})
 	}

@@ -60,8 +60,8 @@ func (s *NotificationService) ParseV3(body []byte) (*Notification, error) {
 		Meta: Meta{API: APIV3, RawStatus: str(data, "result"), RawCode: str(data, "err_code"), Raw: body, FetchedAt: s.c.opt.now()},
 		Mid:  mid, Type: "payment", MerchantOrderID: str(data, "mch_order_no"), KsherOrderID: str(data, "ksher_order_no"),
 		PayOrderID: str(data, "pay_mch_order_no"), ChannelOrderID: str(data, "channel_order_no"), Channel: str(data, "channel"),
-		Amount: integer(data, "total_fee"), Currency: str(data, "fee_type"), PaidAt: str(data, "time_end"),
-		Status: v3OrderStatus(str(data, "result")),
+		Amount: integer(data, "total_fee"), Currency: str(data, "fee_type"), PaidAt: ictTime(data, "time_end"),
+		Status: v3OrderStatus(str(data, "result")), Signature: strings.ToLower(sign),
 	}
 	if _, ok := data["pay_mch_order_no"]; ok {
 		n.Type = "payment_link"
@@ -111,7 +111,7 @@ func (s *NotificationService) ParseVIP(fullURL string, query url.Values) (*Notif
 	return &Notification{
 		Meta: Meta{API: APIVIP, RawStatus: msg, RawCode: query.Get("code"), Raw: []byte(query.Encode()), FetchedAt: s.c.opt.now()},
 		Type: query.Get("type"), Code: query.Get("code"), MerchantOrderID: query.Get("instance"), Message: msg,
-		Status: vipWebhookStatus(msg),
+		Status: vipWebhookStatus(msg), Signature: strings.ToUpper(sig),
 	}, nil
 }
 

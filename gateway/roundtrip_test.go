@@ -216,8 +216,24 @@ func TestRoundTripV3(t *testing.T) {
 	if err := rt.sb.Pay("RT-QR-1", ""); err != nil {
 		t.Fatal(err)
 	}
-	if o := must(c.Orders.Get(ctx, &gateway.OrderGetParams{MerchantOrderID: gateway.String("RT-QR-1")}))(t); o.Status != gateway.StatusPaid {
-		t.Errorf("qr order = %v", o.Status)
+	if o := must(c.Orders.Get(ctx, &gateway.OrderGetParams{MerchantOrderID: gateway.String("RT-QR-1")}))(t); o.Status != gateway.StatusPaid ||
+		!o.PaidAt.Equal(rt.clk.Now().Truncate(time.Second)) || o.PaidAt.Location() != time.UTC {
+		t.Errorf("qr order = %v paid at %v, want paid at %v UTC", o.Status, o.PaidAt, rt.clk.Now().UTC())
+	}
+
+	// PromptPay's refund rule, as the client and the sandbox both read it:
+	// full refunds only, and no refund_query (the order is asked instead).
+	pp := gateway.RefundCreateParams{MerchantOrderID: gateway.String("RT-QR-1"), RefundID: "RT-RF-PP-1", Amount: 200, OrderAmount: 500,
+		Channel: gateway.String("promptpay")}
+	if _, err := c.Refunds.Create(ctx, &pp); errKind(err) != gateway.KindAPI {
+		t.Errorf("partial PromptPay refund err = %v, want Ksher's refusal", err)
+	}
+	pp.RefundID, pp.Amount = "RT-RF-PP-2", 500
+	must(c.Refunds.Create(ctx, &pp))(t)
+	rt.tick()
+	if rg := must(c.Refunds.Get(ctx, &gateway.RefundGetParams{MerchantOrderID: gateway.String("RT-QR-1"), RefundID: "RT-RF-PP-2",
+		Channel: gateway.String("promptpay")}))(t); rg.Status != gateway.StatusUnknown || rg.OrderStatus != gateway.StatusRefunded {
+		t.Errorf("PromptPay refund query = %+v, want the order refunded", rg)
 	}
 	if ch := must(c.Counter.Charge(ctx, &gateway.ChargeParams{MerchantOrderID: "RT-CH-1", Amount: 2500, Channel: "truemoney", AuthCode: "1234567890123456"}))(t); ch.Status != gateway.StatusPaid {
 		t.Errorf("charge = %+v", ch)

@@ -81,6 +81,9 @@ type RefundService struct{ c *Client }
 // Create refunds all or part of an order (v3 order_refund with
 // mch_refund_no; vip PUT with refund_order_id). On transient failures the
 // identical request is re-sent with the same RefundID, never a new one.
+// When p.Channel is set, the channel's RefundRule is checked before
+// sending (a v3 card refund needs KsherOrderID); whether a partial refund
+// is allowed is left to Ksher.
 func (s *RefundService) Create(ctx context.Context, p *RefundCreateParams) (*Refund, error) {
 	if p == nil {
 		return nil, nilParams("refunds.create")
@@ -89,7 +92,10 @@ func (s *RefundService) Create(ctx context.Context, p *RefundCreateParams) (*Ref
 }
 
 // Get returns a refund by RefundID (v3 refund_query; vip query of the
-// refund record). Subject to the 10-second rule.
+// refund record). Subject to the 10-second rule. On v3, when p.Channel is
+// a channel without refund_query (RefundRule.RefundQuery), it asks
+// order_query about the order instead and reports what that says: the
+// order's state as OrderStatus, the refund's own Status unknown.
 func (s *RefundService) Get(ctx context.Context, p *RefundGetParams) (*Refund, error) {
 	if p == nil {
 		return nil, nilParams("refunds.get")

@@ -37,11 +37,23 @@ const (
 	StatusUnknown Status = "unknown"
 )
 
-// Final reports whether no further change is expected without a new
-// action (refunds can still follow paid orders).
+// Final is the one rule for final order states, used by the client and
+// by ksherdash's order cache (models.IsFinal): it reports whether the state
+// can now change only through a new action of the merchant, a refund, and
+// never by itself (the payer paying, the channel failing, the order
+// expiring). A final state is kept as it is; an open one is worth asking
+// Ksher about again.
+//
+// Paid, refunded and partially refunded are final although more refunds
+// may follow: those are the merchant's own actions, known when made.
+// Partially refunded is final for the same reason as paid, and asking
+// Ksher again could not tell it apart anyway: an order query answers
+// "refunded" for partial and full refunds alike (see StatusRefunded).
+// Failed, closed and reversed end the order. Pending, not sure and unknown
+// are open.
 func (s Status) Final() bool {
 	switch s {
-	case StatusPaid, StatusFailed, StatusClosed, StatusRefunded, StatusReversed:
+	case StatusPaid, StatusFailed, StatusClosed, StatusRefunded, StatusPartiallyRefunded, StatusReversed:
 		return true
 	}
 	return false

@@ -157,9 +157,9 @@ type PaymentLink struct {
 	GatewayOrderID string
 	// ChannelOrderID is the wallet's id, once paid.
 	ChannelOrderID string
-	// PaidAt is Ksher's time_end as sent ("2006-01-02 15:04:05", zone not
-	// stated by Ksher), empty if unpaid.
-	PaidAt string
+	// PaidAt is when it was paid (v3 time_end), zero if unpaid or not said
+	// (vip). UTC, like every time here (see Times in times.go).
+	PaidAt time.Time
 	// Status is the normalized state.
 	Status Status
 }
@@ -201,14 +201,35 @@ type Order struct {
 	PaidAmount   int64
 	PaidCurrency string // currency of PaidAmount
 	Rate         string // FX rate text
-	// PaidAt is v3 time_end as sent; OrderDate is vip order_date as sent.
-	PaidAt    string
-	OrderDate string // vip order_date as sent
-	// Kind is "Sale" or "Refund" on vip order objects.
-	Kind string
+	// PaidAt is when it was paid (v3 time_end); zero when not paid or not
+	// said (vip answers carry no payment time).
+	PaidAt time.Time
+	// CreatedAt is when Ksher created it (vip order_date; on a refund
+	// record, the refund's time); zero on v3, whose answers do not say.
+	CreatedAt time.Time
+	// Kind tells a vip order (OrderKindSale) from a vip refund record
+	// (OrderKindRefund), which the vip query API also answers with; "" on
+	// v3.
+	Kind OrderKind
+	// Type is the vip order family the answer names (api_name: Redirect,
+	// CscanB, ...); "" when it does not name one (v3, refund records).
+	Type OrderType
+	// RefundOf is, on a vip refund record, the merchant_order_id of the
+	// refunded order (the record's reference); "" otherwise.
+	RefundOf string
 	// Status is the normalized state.
 	Status Status
 }
+
+// OrderKind tells a vip order object that is a sale from one that is a
+// refund record (order_type).
+type OrderKind string
+
+// vip order_type values.
+const (
+	OrderKindSale   OrderKind = "Sale"
+	OrderKindRefund OrderKind = "Refund"
+)
 
 // ---------------------------------------------------------------- refunds
 
@@ -238,7 +259,8 @@ type RefundCreateParams struct {
 	OrderAmount int64
 	// Currency, default "THB" (v3 fee_type).
 	Currency string
-	// Channel of the order (v3, optional).
+	// Channel of the order (v3, optional; sent as channel). When set, its
+	// RefundRule is checked before sending.
 	Channel *string
 	// OperatorID and Attach are optional v3 fields.
 	OperatorID, Attach *string
@@ -257,6 +279,9 @@ type RefundGetParams struct {
 	// one; on vip it is used when the refund record itself cannot be found).
 	MerchantOrderID *string
 	KsherOrderID    *string // Ksher's order number
+	// Channel the order was paid with (v3, optional): on a channel without
+	// refund_query (RefundRule) the order is asked about instead.
+	Channel *string
 	// Type is the vip order family (default redirect).
 	Type OrderType
 }
@@ -282,8 +307,9 @@ type Refund struct {
 	RefundedTotal int64 // sum of the order's refunds
 	// Currency of the amounts.
 	Currency string
-	// RefundedAt as sent by Ksher.
-	RefundedAt string
+	// RefundedAt is when Ksher made the refund (v3 refund_time, vip
+	// order_date of the refund record); zero when not said.
+	RefundedAt time.Time
 	// Status of this refund: StatusRefunded, StatusPending, StatusFailed or
 	// StatusUnknown.
 	Status Status
@@ -319,10 +345,14 @@ type Settlement struct {
 	// ReferenceID identifies a vip settlement (for Settlements.Orders);
 	// empty when the day has no settlement on the channel.
 	ReferenceID string
-	// PeriodStart and PeriodEnd bound the sales covered, as sent by Ksher.
-	PeriodStart, PeriodEnd string
-	// SettlementDate and TransferDate as sent by Ksher (v3).
-	SettlementDate, TransferDate string
+	// PeriodStart and PeriodEnd are the first and last day of the sales
+	// covered (dates: 00:00 UTC of the day, see Times); zero when not said.
+	PeriodStart, PeriodEnd time.Time
+	// SettlementDate is the settlement's day (v3 settlement_date, vip the
+	// date of time) and TransferDate the day the money was sent (v3); dates
+	// like PeriodStart, zero when not said (a carried-over day has no
+	// TransferDate).
+	SettlementDate, TransferDate time.Time
 	// Currency of the amounts (vip).
 	Currency string
 	// Count of transactions (vip).
@@ -374,16 +404,27 @@ type Transaction struct {
 	Currency string // ISO 4217 currency of the amount
 	// Channel paid with.
 	Channel string
-	// Type as sent ("PAY"; refunds presumably "REFUND").
-	Type string
-	// Time as sent (transaction_time).
-	Time string
+	// Type is the kind of line: TransactionPayment, TransactionRefund, or
+	// another value as sent, in upper case.
+	Type TransactionType
+	// Time of the transaction (transaction_time), zero when not said.
+	Time time.Time
 	// DeviceID, OperatorID and OperatorName as sent.
 	DeviceID, OperatorID, OperatorName string
 	// Total is how many rows the whole report holds, as Ksher said on the
 	// page this row came in (0 when Ksher did not say).
 	Total int64
 }
+
+// TransactionType is the kind of a report line (vip type).
+type TransactionType string
+
+// Report line kinds. Only PAY is seen in Ksher's samples; refund lines are
+// presumably REFUND, with a negative amount (API.md B.4.4, UNCONFIRMED).
+const (
+	TransactionPayment TransactionType = "PAY"
+	TransactionRefund  TransactionType = "REFUND"
+)
 
 // ---------------------------------------------------------------- channels
 
@@ -494,8 +535,9 @@ type Charge struct {
 	Channel      string // payment channel
 	PaidAmount   int64  // amount in the wallet's currency
 	PaidCurrency string // currency of PaidAmount
-	// PaidAt as sent.
-	PaidAt string
+	// PaidAt is when it was paid (v3 time_end; vip order_date, the charge
+	// being synchronous); zero when not said.
+	PaidAt time.Time
 	// Status: StatusPaid, StatusNotSure or StatusUnknown (declines are
 	// KindAPI errors).
 	Status Status
@@ -592,10 +634,16 @@ type Notification struct {
 	// Amount and Currency (v3 total_fee, fee_type).
 	Amount   int64
 	Currency string // ISO 4217 currency of the amount
-	// PaidAt as sent (v3 time_end).
-	PaidAt string
+	// PaidAt is when it was paid (v3 time_end); zero on vip.
+	PaidAt time.Time
 	// Message is the vip message ("Order Paid", ...).
 	Message string
+	// Signature is the verified signature Ksher sent (v3 sign, vip
+	// signature) in its API's case (v3 lower-case hex, vip upper-case), so
+	// that one notification delivered twice has the same Signature: a key
+	// to recognise replays. It is no secret, but like every signature it is
+	// never logged.
+	Signature string
 	// Status is the normalized state. vip webhooks carry no amounts: query
 	// the order before acting on it.
 	Status Status

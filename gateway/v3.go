@@ -37,9 +37,6 @@ var transientV3Codes = map[string]bool{
 	CodeSystemError: true,
 }
 
-// ict is Thailand's zone, used for the free-form v3 time_stamp.
-var ict = time.FixedZone("ICT", 7*3600)
-
 type v3Driver struct {
 	c     *Client
 	base  *url.URL
@@ -160,7 +157,7 @@ func (d *v3Driver) prepare(op, ksherOp string, onGateway bool, mid string, field
 	nonce := d.c.opt.nonce()
 	fields[appidField] = cr.AppID
 	fields["nonce_str"] = nonce
-	fields["time_stamp"] = d.c.opt.now().In(ict).Format("20060102150405")
+	fields["time_stamp"] = d.c.opt.now().In(ICT).Format("20060102150405")
 	sign, err := ksign.V3Sign(cr.PrivateKey, fields)
 	if err != nil {
 		// ksign errors name the key size at most, never key material.
@@ -381,7 +378,7 @@ func (d *v3Driver) linkFrom(a *v3Answer, mid, id string) *PaymentLink {
 	return &PaymentLink{Meta: d.meta(a), Mid: mid, MerchantOrderID: orDefault(str(a.data, "mch_order_no"), id),
 		Amount: integer(a.data, "total_fee"), Currency: str(a.data, "fee_type"), Channel: str(a.data, "channel"),
 		KsherOrderID: str(a.data, "ksher_order_no"), PayOrderID: str(a.data, "pay_mch_order_no"),
-		ChannelOrderID: str(a.data, "channel_order_no"), PaidAt: str(a.data, "time_end"),
+		ChannelOrderID: str(a.data, "channel_order_no"), PaidAt: ictTime(a.data, "time_end"),
 		Status: v3LinkStatus(str(a.data, "result"))}
 }
 
@@ -426,7 +423,7 @@ func (d *v3Driver) orderFrom(a *v3Answer, mid string) *Order {
 	return &Order{Meta: d.meta(a), Mid: mid, MerchantOrderID: str(a.data, "mch_order_no"), KsherOrderID: str(a.data, "ksher_order_no"),
 		ChannelOrderID: str(a.data, "channel_order_no"), Channel: str(a.data, "channel"), Amount: integer(a.data, "total_fee"),
 		Currency: str(a.data, "fee_type"), PaidAmount: integer(a.data, "cash_fee"), PaidCurrency: str(a.data, "cash_fee_type"),
-		Rate: str(a.data, "rate"), PaidAt: str(a.data, "time_end"), Status: v3OrderStatus(str(a.data, "result"))}
+		Rate: str(a.data, "rate"), PaidAt: ictTime(a.data, "time_end"), Status: v3OrderStatus(str(a.data, "result"))}
 }
 
 func (d *v3Driver) getOrder(ctx context.Context, p *OrderGetParams) (*Order, error) {
@@ -461,6 +458,11 @@ func (d *v3Driver) createRefund(ctx context.Context, p *RefundCreateParams) (*Re
 	if p.Amount <= 0 || p.OrderAmount <= 0 || p.Amount > p.OrderAmount {
 		return nil, invalid(op, "need 0 < Amount <= OrderAmount (v3 sends both)")
 	}
+	if p.Channel != nil {
+		if rule, _ := RefundRuleFor(*p.Channel); rule.ByKsherOrderID && p.KsherOrderID == nil {
+			return nil, invalid(op, "a %s refund needs KsherOrderID (Ksher refunds cards by ksher_order_no)", rule.Channel)
+		}
+	}
 	f := map[string]any{
 		field:           id,
 		"mch_refund_no": p.RefundID,
@@ -483,7 +485,7 @@ func (d *v3Driver) createRefund(ctx context.Context, p *RefundCreateParams) (*Re
 			MerchantOrderID: orDefault(str(a.data, "mch_order_no"), deref(p.MerchantOrderID)),
 			KsherOrderID:    orDefault(str(a.data, "ksher_order_no"), deref(p.KsherOrderID)),
 			Amount:          p.Amount, OrderAmount: p.OrderAmount, Currency: currency(p.Currency),
-			RefundedAt: str(a.data, "refund_time")}
+			RefundedAt: ictTime(a.data, "refund_time")}
 		if n := integer(a.data, "refund_fee"); n > 0 {
 			rf.Amount = n
 		}
@@ -510,6 +512,11 @@ func (d *v3Driver) getRefund(ctx context.Context, p *RefundGetParams) (*Refund, 
 	if err := checkOrderID(op, "RefundID", p.RefundID); err != nil {
 		return nil, err
 	}
+	if p.Channel != nil {
+		if rule, _ := RefundRuleFor(*p.Channel); !rule.RefundQuery {
+			return d.refundFromOrder(ctx, p)
+		}
+	}
 	r, err := d.prepare(op, "refund_query", false, p.Mid, map[string]any{field: id, "mch_refund_no": p.RefundID}, "appid")
 	if err != nil {
 		return nil, err
@@ -531,7 +538,7 @@ func (d *v3Driver) getRefund(ctx context.Context, p *RefundGetParams) (*Refund, 
 			ChannelRefundID: str(entry, "channel_refund_no"), MerchantOrderID: str(a.data, "mch_order_no"),
 			KsherOrderID: str(a.data, "ksher_order_no"), Amount: integer(entry, "mch_refund_fee"),
 			OrderAmount: integer(a.data, "total_fee"), RefundedTotal: integer(a.data, "refund_fee"),
-			Currency: str(a.data, "fee_type"), RefundedAt: str(entry, "refund_time"), Status: v3RefundStatus(m.RawStatus)}
+			Currency: str(a.data, "fee_type"), RefundedAt: ictTime(entry, "refund_time"), Status: v3RefundStatus(m.RawStatus)}
 		if rf.RefundedTotal == 0 {
 			for _, e := range objects(a.data, "refund_orders") {
 				if v3RefundStatus(str(e, "refund_state")) == StatusRefunded {
@@ -547,6 +554,19 @@ func (d *v3Driver) getRefund(ctx context.Context, p *RefundGetParams) (*Refund, 
 		}
 		return rf, nil
 	})
+}
+
+// refundFromOrder answers Refunds.Get for a channel without refund_query
+// (RefundRule.RefundQuery false): order_query says whether the order is
+// refunded, not which refund did it, so the refund's own Status stays
+// unknown and OrderStatus carries the order's state.
+func (d *v3Driver) refundFromOrder(ctx context.Context, p *RefundGetParams) (*Refund, error) {
+	o, err := d.getOrder(ctx, &OrderGetParams{Mid: p.Mid, MerchantOrderID: p.MerchantOrderID, KsherOrderID: p.KsherOrderID})
+	if err != nil {
+		return nil, err
+	}
+	return &Refund{Meta: o.Meta, Mid: o.Mid, RefundID: p.RefundID, MerchantOrderID: o.MerchantOrderID, KsherOrderID: o.KsherOrderID,
+		OrderAmount: o.Amount, Currency: o.Currency, Status: StatusUnknown, OrderStatus: o.Status}, nil
 }
 
 // ---------------------------------------------------------------- settlements
@@ -605,8 +625,8 @@ func (d *v3Driver) listSettlements(ctx context.Context, p *SettlementListParams)
 					out.rows = append(out.rows, &Settlement{
 						Meta:    Meta{API: APIV3, Raw: rawJSON(row), FetchedAt: a.fetched},
 						Mid:     r.mid,
-						Channel: str(row, "pay_channel"), PeriodStart: str(row, "begin_date"), PeriodEnd: str(row, "end_date"),
-						SettlementDate: str(row, "settlement_date"), TransferDate: str(row, "transfer_date"),
+						Channel: str(row, "pay_channel"), PeriodStart: ksherDate(row, "begin_date"), PeriodEnd: ksherDate(row, "end_date"),
+						SettlementDate: ksherDate(row, "settlement_date"), TransferDate: ksherDate(row, "transfer_date"),
 						Amount: integer(row, "settlement_amount"), Fee: integer(row, "commission_fee"), VAT: integer(row, "vat"),
 						TransferAmount: integer(row, "transfer_amount"), Transferred: str(row, "transfer_date") != "",
 					})
@@ -735,7 +755,7 @@ func (d *v3Driver) charge(ctx context.Context, p *ChargeParams) (*Charge, error)
 		ch := &Charge{Meta: d.meta(a), Mid: r.mid, MerchantOrderID: orDefault(str(a.data, "mch_order_no"), p.MerchantOrderID),
 			KsherOrderID: str(a.data, "ksher_order_no"), ChannelOrderID: str(a.data, "channel_order_no"),
 			Amount: p.Amount, Currency: currency(p.Currency), Channel: orDefault(str(a.data, "channel"), p.Channel),
-			PaidAmount: integer(a.data, "cash_fee"), PaidCurrency: str(a.data, "cash_fee_type"), PaidAt: str(a.data, "time_end")}
+			PaidAmount: integer(a.data, "cash_fee"), PaidCurrency: str(a.data, "cash_fee_type"), PaidAt: ictTime(a.data, "time_end")}
 		switch strings.ToUpper(str(a.data, "result")) {
 		case "SUCCESS":
 			ch.Status = StatusPaid

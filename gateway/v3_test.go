@@ -85,7 +85,7 @@ func TestV3Capabilities(t *testing.T) {
 			},
 			check: func(t *testing.T, got any) {
 				l := got.(*gateway.PaymentLink)
-				if l.Status != gateway.StatusPaid || l.KsherOrderID != "900123" || l.PaidAt != "2024-01-01 12:01:00" {
+				if l.Status != gateway.StatusPaid || l.KsherOrderID != "900123" || !l.PaidAt.Equal(time.Date(2024, 1, 1, 5, 1, 0, 0, time.UTC)) {
 					t.Errorf("link = %+v, want paid", l)
 				}
 			},
@@ -185,6 +185,25 @@ func TestV3Capabilities(t *testing.T) {
 				if r.Amount != 30 || r.KsherRefundID != "7002" || r.RefundedTotal != 70 || r.OrderAmount != 100 ||
 					r.Status != gateway.StatusRefunded || r.OrderStatus != gateway.StatusPartiallyRefunded || r.RawStatus != "REFUNDSUCCESS" {
 					t.Errorf("refund = %+v", r)
+				}
+			},
+		},
+		{
+			// PromptPay has no refund_query (API.md A.7): the order is asked.
+			name:   "refunds.get on a channel without refund_query",
+			path:   "/KsherPay/order_query",
+			want:   map[string]string{"mch_order_no": "ORD3"},
+			absent: []string{"mch_refund_no"},
+			reply: map[string]any{"result": "REFUND", "mch_order_no": "ORD3", "ksher_order_no": "900333", "total_fee": 100, "fee_type": "THB",
+				"channel": "promptpay", "time_end": "2024-01-01 12:01:00"},
+			call: func(c *gateway.Client) (any, error) {
+				return c.Refunds.Get(ctx, &gateway.RefundGetParams{MerchantOrderID: gateway.String("ORD3"), RefundID: "RF3", Channel: gateway.String("promptpay")})
+			},
+			check: func(t *testing.T, got any) {
+				r := got.(*gateway.Refund)
+				if r.RefundID != "RF3" || r.Status != gateway.StatusUnknown || r.OrderStatus != gateway.StatusRefunded || r.OrderAmount != 100 ||
+					r.KsherOrderID != "900333" || r.RawStatus != "REFUND" {
+					t.Errorf("refund = %+v, want unknown on a refunded order", r)
 				}
 			},
 		},
@@ -370,6 +389,11 @@ func TestV3UnsupportedAndInvalid(t *testing.T) {
 		}, gateway.KindInvalidRequest},
 		{"refund above order amount", func() error {
 			_, err := c.Refunds.Create(ctx, &gateway.RefundCreateParams{MerchantOrderID: gateway.String("a"), RefundID: "r", Amount: 101, OrderAmount: 100})
+			return err
+		}, gateway.KindInvalidRequest},
+		{"card refund by the merchant's order number", func() error {
+			_, err := c.Refunds.Create(ctx, &gateway.RefundCreateParams{MerchantOrderID: gateway.String("a"), RefundID: "r", Amount: 100, OrderAmount: 100,
+				Channel: gateway.String("card")})
 			return err
 		}, gateway.KindInvalidRequest},
 		{"link without channels", func() error {

@@ -246,7 +246,7 @@ func TestReplayKsherSignedSamples(t *testing.T) {
 						t.Fatal(err)
 					}
 					rows := got.([]*gateway.Settlement)
-					if len(rows) != 3 || rows[2].Amount != -2939 || rows[2].Fee != -57 || rows[2].VAT != -4 || rows[0].SettlementDate != "2020-08-19" {
+					if len(rows) != 3 || rows[2].Amount != -2939 || rows[2].Fee != -57 || rows[2].VAT != -4 || !rows[0].SettlementDate.Equal(time.Date(2020, 8, 19, 0, 0, 0, 0, time.UTC)) {
 						t.Errorf("settlements = %+v", rows)
 					}
 				}})

@@ -246,10 +246,39 @@ func orderPath(t OrderType, id string) string {
 
 func (d *vipDriver) vipOrder(a *vipAnswer, mid string) *Order {
 	m := a.obj
-	return &Order{Meta: d.meta(a), Mid: vipMid(m, mid), MerchantOrderID: str(m, "merchant_order_id"), KsherOrderID: str(m, "acquirer_order_id"),
+	o := &Order{Meta: d.meta(a), Mid: vipMid(m, mid), MerchantOrderID: str(m, "merchant_order_id"), KsherOrderID: str(m, "acquirer_order_id"),
 		ChannelOrderID: str(m, "channel_order_id"), GatewayOrderID: str(m, "gateway_order_id"), Channel: str(m, "channel"),
-		Amount: integer(m, "amount"), Currency: str(m, "currency"), OrderDate: str(m, "order_date"), Kind: str(m, "order_type"),
-		Status: vipStatus(str(m, "status"), str(m, "error_code"))}
+		Amount: integer(m, "amount"), Currency: str(m, "currency"), CreatedAt: utcTime(m, "order_date"), Kind: vipOrderKind(str(m, "order_type")),
+		Type: vipFamily(str(m, "api_name")), Status: vipStatus(str(m, "status"), str(m, "error_code"))}
+	if o.Kind == OrderKindRefund {
+		// A refund record's reference is the refunded order's
+		// merchant_order_id (API.md B.4.3); on orders it is a payment URL,
+		// an orderStr or a prepay id, not returned.
+		o.RefundOf = str(m, "reference")
+	}
+	return o
+}
+
+// vipOrderKind maps order_type; anything else is "".
+func vipOrderKind(t string) OrderKind {
+	switch {
+	case strings.EqualFold(t, string(OrderKindSale)):
+		return OrderKindSale
+	case strings.EqualFold(t, string(OrderKindRefund)):
+		return OrderKindRefund
+	}
+	return ""
+}
+
+// vipFamily maps api_name (Redirect, CscanB, BscanC, App, miniAPP; API.md
+// B.3) to its order family; "general" (refund records) and unknown names
+// are "".
+func vipFamily(apiName string) OrderType {
+	t := OrderType(strings.ToLower(strings.TrimSpace(apiName)))
+	if t == "" || !t.valid() {
+		return ""
+	}
+	return t
 }
 
 func (d *vipDriver) vipLink(a *vipAnswer, mid string) *PaymentLink {
@@ -409,7 +438,7 @@ func (d *vipDriver) vipRefund(a *vipAnswer, mid, refundID, orderID string) *Refu
 	rf := &Refund{Meta: d.meta(a), Mid: vipMid(m, mid), RefundID: refundID, KsherRefundID: str(m, "gateway_order_id"),
 		ChannelRefundID: str(m, "channel_order_id"), MerchantOrderID: orDefault(str(m, "reference"), orderID),
 		KsherOrderID: str(m, "acquirer_order_id"), Amount: abs64(integer(m, "amount")), Currency: str(m, "currency"),
-		RefundedAt: str(m, "order_date")}
+		RefundedAt: utcTime(m, "order_date")}
 	switch ec := strings.ToUpper(str(m, "error_code")); {
 	case ec == vipRefunded || strings.EqualFold(str(m, "status"), "Refunded"):
 		rf.Status = StatusRefunded
@@ -564,7 +593,7 @@ type transactionsPage struct {
 func transaction(row map[string]any, mid string, fetched time.Time, total int64) *Transaction {
 	return &Transaction{Meta: Meta{API: APIVIP, RawStatus: str(row, "type"), Raw: rawJSON(row), FetchedAt: fetched}, Mid: mid, Total: total,
 		MerchantOrderID: str(row, "order_id"), KsherOrderID: str(row, "ksher_order_id"), Amount: reportAmount(row, "amount"),
-		Currency: str(row, "currency"), Channel: str(row, "channel"), Type: str(row, "type"), Time: str(row, "transaction_time"),
+		Currency: str(row, "currency"), Channel: str(row, "channel"), Type: TransactionType(strings.ToUpper(strings.TrimSpace(str(row, "type")))), Time: ictTime(row, "transaction_time"),
 		DeviceID: str(row, "device_id"), OperatorID: str(row, "operator_id"), OperatorName: str(row, "operator_name")}
 }
 
@@ -653,7 +682,7 @@ type settlementList struct {
 
 func (d *vipDriver) settlement(row map[string]any, mid, channel string, meta Meta) *Settlement {
 	return &Settlement{Meta: meta, Mid: mid, Channel: orDefault(str(row, "channel"), channel), ReferenceID: str(row, "reference_id"),
-		PeriodStart: str(row, "start"), PeriodEnd: str(row, "end"), SettlementDate: str(row, "time"), Currency: str(row, "currency"),
+		PeriodStart: ksherDate(row, "start"), PeriodEnd: ksherDate(row, "end"), SettlementDate: ksherDate(row, "time"), Currency: str(row, "currency"),
 		Count: integer(row, "count"), Amount: reportAmount(row, "amount"), Fee: reportAmount(row, "fee"), Refund: reportAmount(row, "refund"),
 		RefundFee: reportAmount(row, "refund_fee"), OtherFee: reportAmount(row, "other_fee"), Adjustment: reportAmount(row, "adjustment"),
 		Net: reportAmount(row, "net"), TransferAmount: reportAmount(row, "transfer_amount"), Balance: reportAmount(row, "balance"),
@@ -791,7 +820,7 @@ func (d *vipDriver) charge(ctx context.Context, p *ChargeParams) (*Charge, error
 		o := d.vipOrder(a, mid)
 		ch := &Charge{Meta: o.Meta, Mid: o.Mid, MerchantOrderID: p.MerchantOrderID, KsherOrderID: o.KsherOrderID, ChannelOrderID: o.ChannelOrderID,
 			GatewayOrderID: o.GatewayOrderID, Amount: orInt(o.Amount, p.Amount), Currency: orDefault(o.Currency, "THB"),
-			Channel: orDefault(o.Channel, p.Channel), PaidAt: o.OrderDate}
+			Channel: orDefault(o.Channel, p.Channel), PaidAt: o.CreatedAt}
 		switch {
 		case strings.EqualFold(o.RawStatus, "Paid"):
 			ch.Status = StatusPaid

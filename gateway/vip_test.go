@@ -105,8 +105,26 @@ func TestVIPCapabilities(t *testing.T) {
 				return c.Orders.Get(ctx, &gateway.OrderGetParams{MerchantOrderID: gateway.String("O1"), Type: gateway.OrderTypeCScanB})
 			},
 			check: func(t *testing.T, got any, _ []vipReq) {
-				if o := got.(*gateway.Order); o.Status != gateway.StatusRefunded || o.Amount != 100 || o.Kind != "Sale" {
+				o := got.(*gateway.Order)
+				if o.Status != gateway.StatusRefunded || o.Amount != 100 || o.Kind != gateway.OrderKindSale || o.RefundOf != "" {
 					t.Errorf("order = %+v", o)
+				}
+				// api_name "Redirect" names the family; order_date is UTC.
+				if o.Type != gateway.OrderTypeRedirect || !o.CreatedAt.Equal(time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)) || !o.PaidAt.IsZero() {
+					t.Errorf("order type %q, created %v, paid %v; want redirect, 2024-01-01 12:00 UTC, zero", o.Type, o.CreatedAt, o.PaidAt)
+				}
+			},
+		},
+		{
+			name: "orders.get answers with a refund record", requests: 1, method: http.MethodGet, path: "/api/v1/redirect/orders/RF1",
+			reply: func(vipReq, int) vipReply { return vipReply{Obj: refund} },
+			call: func(c *gateway.Client) (any, error) {
+				return c.Orders.Get(ctx, &gateway.OrderGetParams{MerchantOrderID: gateway.String("RF1")})
+			},
+			check: func(t *testing.T, got any, _ []vipReq) {
+				// api_name "general" names no family; reference is the refunded order.
+				if o := got.(*gateway.Order); o.Kind != gateway.OrderKindRefund || o.RefundOf != "O1" || o.Type != "" || o.Amount != -5000 {
+					t.Errorf("order = %+v, want a refund record of O1", o)
 				}
 			},
 		},
@@ -144,7 +162,8 @@ func TestVIPCapabilities(t *testing.T) {
 				return c.Refunds.Get(ctx, &gateway.RefundGetParams{RefundID: "RF1", MerchantOrderID: gateway.String("O1")})
 			},
 			check: func(t *testing.T, got any, _ []vipReq) {
-				if r := got.(*gateway.Refund); r.Status != gateway.StatusRefunded || r.Amount != 5000 {
+				if r := got.(*gateway.Refund); r.Status != gateway.StatusRefunded || r.Amount != 5000 ||
+					!r.RefundedAt.Equal(time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)) {
 					t.Errorf("refund = %+v", r)
 				}
 			},
@@ -186,6 +205,9 @@ func TestVIPCapabilities(t *testing.T) {
 				s := got.([]*gateway.Settlement)
 				if len(s) != 2 || s[0].Net != 14930 || s[0].Count != 2 || !s[0].Transferred || s[0].ReferenceID != "20240101_35618_01" || s[1].ReferenceID != "20240101_35618_02" {
 					t.Errorf("settlements = %+v", s)
+				}
+				if len(s) > 0 && (!s[0].PeriodStart.Equal(day) || !s[0].PeriodEnd.Equal(day) || !s[0].SettlementDate.Equal(day.AddDate(0, 0, 1))) {
+					t.Errorf("settlement days %v..%v settled %v, want dates 2024-01-01..2024-01-01, 2024-01-02", s[0].PeriodStart, s[0].PeriodEnd, s[0].SettlementDate)
 				}
 				if reqs[1].Path != "/sandbox/api/v1/finance/settlements/20240102" {
 					t.Errorf("second path = %q", reqs[1].Path)
@@ -242,6 +264,10 @@ func TestVIPCapabilities(t *testing.T) {
 				}
 				if tx[0].Amount != 15050 || tx[0].KsherOrderID != "900111" || tx[0].Type != "PAY" || tx[0].OperatorID != "0" {
 					t.Errorf("tx[0] = %+v", tx[0])
+				}
+				// transaction_time is Thailand time: 10:00 ICT is 03:00 UTC.
+				if want := time.Date(2024, 1, 1, 3, 0, 0, 0, time.UTC); !tx[0].Time.Equal(want) || tx[0].Time.Location() != time.UTC {
+					t.Errorf("tx[0].Time = %v, want %v", tx[0].Time, want)
 				}
 				// A decimal report amount can only be major units (UNCONFIRMED unit).
 				if tx[1].Amount != 850 || tx[1].OperatorName != "cashier" {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -33,7 +32,7 @@ func (h *Handler) HookV3Create(c *fiber.Ctx) error {
 		return h.hookRefuse(c, n, &hookRefusal{fiber.StatusBadRequest, hookErrBadSignature, err.Error()})
 	}
 	n.Valid, n.Mid, n.MchOrderNo, n.Status = true, note.Mid, note.MerchantOrderID, string(note.Status)
-	n.Digest = hookDigest(models.NotifyV3, a.ID, v3Sign(note.Raw))
+	n.Digest = hookDigest(models.NotifyV3, a.ID, note.Signature)
 	u := notificationUpdate(a.ID, note)
 	saved, err := h.ops().SaveNotification(c.UserContext(), n, &u)
 	if err != nil {
@@ -43,16 +42,6 @@ func (h *Handler) HookV3Create(c *fiber.Ctx) error {
 		"changed", n.Changed, "replay", n.Replay, "stored", saved.Stored, "request_id", RequestID(c))
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Status(fiber.StatusOK).Send(gateway.V3NotificationAck)
-}
-
-// v3Sign returns the sign of a verified v3 envelope, lower-cased (Ksher's
-// hex may come in either case).
-func v3Sign(raw []byte) string {
-	var env struct {
-		Sign string `json:"sign"`
-	}
-	_ = json.Unmarshal(raw, &env)
-	return strings.ToLower(env.Sign)
 }
 
 // notificationUpdate maps a verified v3 notification to a cache update

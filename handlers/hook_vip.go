@@ -35,7 +35,7 @@ func (h *Handler) HookVIPShow(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	n.Valid, n.MchOrderNo, n.Status = true, note.MerchantOrderID, string(note.Status)
-	n.Digest = hookDigest(models.NotifyVIP, a.ID, strings.ToUpper(query.Get("signature")))
+	n.Digest = hookDigest(models.NotifyVIP, a.ID, note.Signature)
 	cached, err := h.ops().CachedOrderOfAccount(ctx, a.ID, note.MerchantOrderID)
 	if err != nil && models.ErrorCode(err) != models.ENOTFOUND {
 		return err

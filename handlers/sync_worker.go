@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ksherdash/ksherdash/gateway"
@@ -211,7 +210,7 @@ func (w *SyncWorker) PullPage(ctx context.Context, j *models.SyncJob) (*models.S
 			}
 			n++
 			page.Total = int(t.Total)
-			if row, ok := syncRow(a, j.Mid, t, loc); ok {
+			if row, ok := syncRow(a, j.Mid, t); ok {
 				page.Rows = append(page.Rows, row)
 			}
 			if n == size {
@@ -228,20 +227,21 @@ func (w *SyncWorker) PullPage(ctx context.Context, j *models.SyncJob) (*models.S
 
 // syncRow maps one report line to an order update: PAY lines say the order
 // is paid, REFUND lines (negative amounts) that it was refunded.
-func syncRow(a *models.MerchantAccount, mid string, t *gateway.Transaction, loc *time.Location) (models.SyncRow, bool) {
+func syncRow(a *models.MerchantAccount, mid string, t *gateway.Transaction) (models.SyncRow, bool) {
 	u := models.OrderUpdate{AccountID: a.ID, Mid: mid, MchOrderNo: t.MerchantOrderID, Channel: t.Channel,
 		Currency: t.Currency, Source: "sync", Raw: t.Raw}
 	if u.MchOrderNo == "" {
 		return models.SyncRow{}, false
 	}
-	switch strings.ToUpper(t.Type) {
-	case "PAY":
-		u.Status, u.RawStatus, u.KsherOrderNo, u.Amount = models.StatusPaid, t.Type, t.KsherOrderID, t.Amount
-		if at, err := time.ParseInLocation(time.DateTime, t.Time, loc); err == nil {
+	switch t.Type {
+	case gateway.TransactionPayment:
+		u.Status, u.RawStatus, u.KsherOrderNo, u.Amount = models.StatusPaid, t.RawStatus, t.KsherOrderID, t.Amount
+		if !t.Time.IsZero() {
+			at := t.Time
 			u.PaidAt = &at
 		}
 		return models.SyncRow{Update: u}, true
-	case "REFUND":
+	case gateway.TransactionRefund:
 		amount := t.Amount
 		if amount < 0 {
 			amount = -amount

@@ -12,19 +12,22 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/ksherdash/ksherdash/gateway"
 )
 
-// Order states, the same for both Ksher APIs (they mirror gateway.Status).
+// Order states, the same for both Ksher APIs: gateway.Status values, kept
+// as text.
 const (
-	StatusPending           = "pending"
-	StatusNotSure           = "not_sure"
-	StatusPaid              = "paid"
-	StatusFailed            = "failed"
-	StatusClosed            = "closed"
-	StatusRefunded          = "refunded"
-	StatusPartiallyRefunded = "partially_refunded"
-	StatusReversed          = "reversed"
-	StatusUnknown           = "unknown"
+	StatusPending           = string(gateway.StatusPending)
+	StatusNotSure           = string(gateway.StatusNotSure)
+	StatusPaid              = string(gateway.StatusPaid)
+	StatusFailed            = string(gateway.StatusFailed)
+	StatusClosed            = string(gateway.StatusClosed)
+	StatusRefunded          = string(gateway.StatusRefunded)
+	StatusPartiallyRefunded = string(gateway.StatusPartiallyRefunded)
+	StatusReversed          = string(gateway.StatusReversed)
+	StatusUnknown           = string(gateway.StatusUnknown)
 )
 
 // OrderStatuses lists every state, for filters.
@@ -33,14 +36,9 @@ var OrderStatuses = []string{StatusPending, StatusNotSure, StatusPaid, StatusFai
 
 // IsFinal reports whether an order in this state changes only through a
 // new action of ours (a refund): final states are kept in the cache; the
-// others are asked about again when viewed.
-func IsFinal(status string) bool {
-	switch status {
-	case StatusPaid, StatusFailed, StatusClosed, StatusRefunded, StatusPartiallyRefunded, StatusReversed:
-		return true
-	}
-	return false
-}
+// others are asked about again when viewed. The rule is gateway's
+// (gateway.Status.Final, which says why partially refunded is final).
+func IsFinal(status string) bool { return gateway.Status(status).Final() }
 
 // Order kinds: how to ask Ksher about an order again.
 const (

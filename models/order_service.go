@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,8 +14,9 @@ import (
 
 // The order cache's rules, all in this file:
 //
-//   - Final states (paid, failed, closed, refunded, reversed) are kept: a
-//     view never asks Ksher about them; the refresh button still may.
+//   - Final states (gateway.Status.Final: paid, failed, closed, refunded,
+//     partially refunded, reversed) are kept: a view never asks Ksher about
+//     them; the refresh button still may.
 //   - Other states are asked about again when viewed, once Ksher last told
 //     us (CheckedAt) more than QueryGap ago.
 //   - Every question to Ksher about one order goes through
@@ -77,12 +77,12 @@ func OrderUpdateFrom(accountID int64, kind string, o *gateway.Order) OrderUpdate
 		KsherOrderNo: o.KsherOrderID, ChannelOrderNo: o.ChannelOrderID, GatewayOrderNo: o.GatewayOrderID,
 		Status: string(o.Status), RawStatus: o.RawStatus, Amount: o.Amount, Currency: o.Currency, Channel: o.Channel,
 		PaidAmount: o.PaidAmount, PaidCurrency: o.PaidCurrency, Rate: o.Rate, Raw: o.Raw, Checked: !o.Cached}
-	if t, ok := ksherLocalTime(o.PaidAt); ok {
-		u.PaidAt = &t
-		u.CreatedAt = &t // v3 answers carry no creation time: the payment time stands in
+	if !o.PaidAt.IsZero() {
+		u.PaidAt = timePtr(o.PaidAt)
+		u.CreatedAt = timePtr(o.PaidAt) // v3 answers carry no creation time: the payment time stands in
 	}
-	if t, ok := vipOrderDate(o.OrderDate); ok {
-		u.CreatedAt = &t
+	if !o.CreatedAt.IsZero() {
+		u.CreatedAt = timePtr(o.CreatedAt)
 	}
 	return u
 }
@@ -98,34 +98,18 @@ func OrderUpdateFromLink(accountID int64, l *gateway.PaymentLink) OrderUpdate {
 	if l.API == gateway.APIVIP {
 		u.Kind, u.GatewayOrderNo = string(gateway.OrderTypeRedirect), l.GatewayOrderID
 	}
-	if t, ok := ksherLocalTime(l.PaidAt); ok {
-		u.PaidAt = &t
+	if !l.PaidAt.IsZero() {
+		u.PaidAt = timePtr(l.PaidAt)
 	}
 	return u
 }
 
-// ksherZone is the zone of v3's time_end ("2006-01-02 15:04:05", Bangkok
-// local time; Ksher does not name it, API.md A.4).
-var ksherZone = time.FixedZone("ICT", 7*3600)
-
-func ksherLocalTime(s string) (time.Time, bool) {
-	t, err := time.ParseInLocation(time.DateTime, s, ksherZone)
-	return t.UTC(), err == nil
-}
-
-// vipOrderDate parses the vip order_date ("2021-07-20 11:12:34.361921").
-// UNCONFIRMED which zone Ksher means; the sandbox writes UTC.
-func vipOrderDate(s string) (time.Time, bool) {
-	t, err := time.Parse("2006-01-02 15:04:05.999999", s)
-	return t, err == nil
-}
+// timePtr is a copy of t to point at.
+func timePtr(t time.Time) *time.Time { return &t }
 
 // vipFamilies are the vip order families a search tries, most common first.
 var vipFamilies = []gateway.OrderType{gateway.OrderTypeRedirect, gateway.OrderTypeCScanB, gateway.OrderTypeBScanC,
 	gateway.OrderTypeApp, gateway.OrderTypeMiniApp}
-
-// vipAPINames maps the vip api_name of an answer to its family.
-var vipAPINames = map[string]string{"Redirect": "redirect", "CscanB": "cscanb", "BscanC": "bscanc", "App": "app", "miniAPP": "miniapp"}
 
 // ksherNumberRe matches Ksher's own order numbers (9002020062319274177818...).
 var ksherNumberRe = regexp.MustCompile(`^9[0-9]{19,31}$`)
@@ -192,16 +176,11 @@ func vipLookup(ctx context.Context, c *gateway.Client, accountID int64, mid stri
 	if err != nil {
 		return nil, err
 	}
-	var raw struct {
-		APIName   string `json:"api_name"`
-		Reference string `json:"reference"`
-	}
-	_ = json.Unmarshal(o.Raw, &raw)
-	if o.Kind == "Refund" {
-		if raw.Reference == "" || raw.Reference == id {
+	if o.Kind == gateway.OrderKindRefund {
+		if o.RefundOf == "" || o.RefundOf == id {
 			return nil, &gateway.Error{Kind: gateway.KindAPI, Code: codeRefundWithoutOrder}
 		}
-		u, err := vipLookup(ctx, c, accountID, mid, fam, raw.Reference)
+		u, err := vipLookup(ctx, c, accountID, mid, fam, o.RefundOf)
 		if err != nil {
 			return nil, err
 		}
@@ -209,8 +188,8 @@ func vipLookup(ctx context.Context, c *gateway.Client, accountID int64, mid stri
 		return u, nil
 	}
 	kind := string(fam)
-	if k, ok := vipAPINames[raw.APIName]; ok {
-		kind = k
+	if o.Type != "" {
+		kind = string(o.Type) // the family Ksher names (api_name)
 	}
 	u := OrderUpdateFrom(accountID, kind, o)
 	return &u, nil

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksherdash/ksherdash/gateway"
 	"github.com/ksherdash/ksherdash/models"
 )
 
@@ -114,6 +115,28 @@ func TestUpsertOrderReplayAndStaleAnswers(t *testing.T) {
 	}
 	if hits, _ := s.FindOrdersByAnyID(ctx, []string{"mch2"}, "90020240101"); len(hits) != 0 {
 		t.Errorf("found an order of a mid outside the search scope")
+	}
+}
+
+// IsFinal is gateway's rule, for every state the cache stores; a final
+// order is shown without asking Ksher, an open one only while fresh.
+func TestIsFinalIsTheGatewayRule(t *testing.T) {
+	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+	long := now.Add(-time.Hour)
+	for _, st := range models.OrderStatuses {
+		t.Run(st, func(t *testing.T) {
+			want := gateway.Status(st).Final()
+			if got := models.IsFinal(st); got != want {
+				t.Errorf("IsFinal(%q) = %v, gateway says %v", st, got, want)
+			}
+			o := models.Order{Status: st, CheckedAt: &long}
+			if got := o.Fresh(now, 10*time.Second); got != want {
+				t.Errorf("%s checked an hour ago: Fresh = %v, want %v", st, got, want)
+			}
+		})
+	}
+	if !models.IsFinal(models.StatusPartiallyRefunded) {
+		t.Errorf("partially refunded is not final; it is kept like paid")
 	}
 }
 

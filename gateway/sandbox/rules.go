@@ -3,24 +3,21 @@ package sandbox
 import (
 	"slices"
 	"strings"
+
+	"github.com/ksherdash/ksherdash/gateway"
 )
 
-// channelRule is what the sandbox knows about one payment channel. Ksher
-// publishes none of these numbers per merchant; the values below are
-// plausible defaults so that refunds and settlements behave like a real
-// account. All of them are UNCONFIRMED (API.md E.1, E.2, E.4).
+// channelRule is what the sandbox knows about one payment channel besides
+// its refund rules, which are gateway's (gateway.RefundRuleFor, the table
+// the client uses too). Ksher publishes none of these numbers per
+// merchant; the values below are plausible defaults so that payments and
+// settlements behave like a real account. All of them are UNCONFIRMED
+// except the minimums (API.md E.1, E.2, E.4).
 type channelRule struct {
 	// MDR in hundredths of a percent (80 = 0.80 %), charged on gross sales.
 	mdrBP int64
 	// Settlement cycle in business days (T+n), as merchant_info reports it.
 	cycle int
-	// Whether the channel accepts a refund smaller than the order amount.
-	// PromptPay and bank deeplinks only refund in full (UNCONFIRMED: the
-	// refund doc says "partial refunds only for some channels").
-	partial bool
-	// Whether refund_query works for the channel. API.md A.7: "PromptPay and
-	// Alipay do not support refund_query (doc note)".
-	refundQuery bool
 	// Smallest order amount in minor units (API.md E.1).
 	min int64
 	// Payer currency and FX rate (payer units per THB, 6 decimals) for
@@ -32,26 +29,33 @@ type channelRule struct {
 }
 
 var channelRules = map[string]channelRule{
-	"promptpay":        {mdrBP: 80, cycle: 1, partial: false, refundQuery: false, min: 100, name: "PromptPay"},
-	"bbl_promptpay":    {mdrBP: 80, cycle: 1, partial: false, refundQuery: false, min: 100, name: "PromptPay (BBL)"},
-	"truemoney":        {mdrBP: 180, cycle: 1, partial: true, refundQuery: true, min: 100, name: "TrueMoney Wallet"},
-	"linepay":          {mdrBP: 200, cycle: 1, partial: true, refundQuery: true, min: 100, name: "Rabbit LINE Pay"},
-	"airpay":           {mdrBP: 180, cycle: 1, partial: true, refundQuery: true, min: 100, name: "ShopeePay"},
-	"alipay":           {mdrBP: 200, cycle: 2, partial: true, refundQuery: false, min: 100, cashType: "CNY", rate: "0.201400", name: "Alipay"},
-	"alipayplus":       {mdrBP: 200, cycle: 2, partial: true, refundQuery: true, min: 100, name: "Alipay+"},
-	"wechat":           {mdrBP: 200, cycle: 2, partial: true, refundQuery: true, min: 100, cashType: "CNY", rate: "0.201400", name: "WeChat Pay"},
-	"atome":            {mdrBP: 350, cycle: 3, partial: true, refundQuery: true, min: 2000, name: "Atome"},
-	"scb_easy":         {mdrBP: 150, cycle: 1, partial: false, refundQuery: true, min: 2000, name: "SCB Easy"},
-	"bbl_deeplink":     {mdrBP: 150, cycle: 1, partial: false, refundQuery: true, min: 2000, name: "Bualuang mBanking"},
-	"baybank_deeplink": {mdrBP: 150, cycle: 1, partial: false, refundQuery: true, min: 2000, name: "Krungsri KMA"},
-	"kplus":            {mdrBP: 150, cycle: 1, partial: false, refundQuery: true, min: 2000, name: "K PLUS"},
-	"card":             {mdrBP: 250, cycle: 2, partial: true, refundQuery: true, min: 100, name: "Credit/debit card"},
-	"ktbcard":          {mdrBP: 250, cycle: 2, partial: true, refundQuery: true, min: 100, name: "Card (KTB)"},
-	"ktccard":          {mdrBP: 250, cycle: 2, partial: true, refundQuery: true, min: 100, name: "Card (KTC)"},
-	"ktc_instal":       {mdrBP: 300, cycle: 3, partial: false, refundQuery: true, min: 300000, name: "KTC installment"},
-	"kbank_instal":     {mdrBP: 300, cycle: 3, partial: false, refundQuery: true, min: 300000, name: "KBank installment"},
-	"kcc_instal":       {mdrBP: 300, cycle: 3, partial: false, refundQuery: true, min: 300000, name: "Krungsri installment"},
-	"kfc_instal":       {mdrBP: 300, cycle: 3, partial: false, refundQuery: true, min: 300000, name: "Krungsri First Choice installment"},
+	"promptpay":        {mdrBP: 80, cycle: 1, min: 100, name: "PromptPay"},
+	"bbl_promptpay":    {mdrBP: 80, cycle: 1, min: 100, name: "PromptPay (BBL)"},
+	"truemoney":        {mdrBP: 180, cycle: 1, min: 100, name: "TrueMoney Wallet"},
+	"linepay":          {mdrBP: 200, cycle: 1, min: 100, name: "Rabbit LINE Pay"},
+	"airpay":           {mdrBP: 180, cycle: 1, min: 100, name: "ShopeePay"},
+	"alipay":           {mdrBP: 200, cycle: 2, min: 100, cashType: "CNY", rate: "0.201400", name: "Alipay"},
+	"alipayplus":       {mdrBP: 200, cycle: 2, min: 100, name: "Alipay+"},
+	"wechat":           {mdrBP: 200, cycle: 2, min: 100, cashType: "CNY", rate: "0.201400", name: "WeChat Pay"},
+	"atome":            {mdrBP: 350, cycle: 3, min: 2000, name: "Atome"},
+	"scb_easy":         {mdrBP: 150, cycle: 1, min: 2000, name: "SCB Easy"},
+	"bbl_deeplink":     {mdrBP: 150, cycle: 1, min: 2000, name: "Bualuang mBanking"},
+	"baybank_deeplink": {mdrBP: 150, cycle: 1, min: 2000, name: "Krungsri KMA"},
+	"kplus":            {mdrBP: 150, cycle: 1, min: 2000, name: "K PLUS"},
+	"card":             {mdrBP: 250, cycle: 2, min: 100, name: "Credit/debit card"},
+	"ktbcard":          {mdrBP: 250, cycle: 2, min: 100, name: "Card (KTB)"},
+	"ktccard":          {mdrBP: 250, cycle: 2, min: 100, name: "Card (KTC)"},
+	"ktc_instal":       {mdrBP: 300, cycle: 3, min: 300000, name: "KTC installment"},
+	"kbank_instal":     {mdrBP: 300, cycle: 3, min: 300000, name: "KBank installment"},
+	"kcc_instal":       {mdrBP: 300, cycle: 3, min: 300000, name: "Krungsri installment"},
+	"kfc_instal":       {mdrBP: 300, cycle: 3, min: 300000, name: "Krungsri First Choice installment"},
+}
+
+// refundRule is gateway's refund rule of a channel (permissive for one it
+// does not know).
+func refundRule(ch string) gateway.RefundRule {
+	r, _ := gateway.RefundRuleFor(ch)
+	return r
 }
 
 // Channel sets per kind of order (API.md E.2).
@@ -71,7 +75,7 @@ func ruleFor(ch string) channelRule {
 	if r, ok := channelRules[ch]; ok {
 		return r
 	}
-	return channelRule{mdrBP: 200, cycle: 1, partial: true, refundQuery: true, min: 100, name: ch}
+	return channelRule{mdrBP: 200, cycle: 1, min: 100, name: ch}
 }
 
 // splitChannels parses a comma list ("promptpay,truemoney"), tolerating

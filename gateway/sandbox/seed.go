@@ -184,7 +184,7 @@ func (s *Sandbox) seedPaid(o *Order, rng *rand.Rand, now time.Time) {
 	}
 	amount := o.Amount
 	if roll >= 8 {
-		if !ruleFor(o.Channel).partial {
+		if !refundRule(o.Channel).Partial {
 			return
 		}
 		amount = o.Amount * int64(20+rng.IntN(60)) / 100

@@ -9,14 +9,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/ksherdash/ksherdash/gateway"
 )
 
-// Time zones: Ksher's servers stamp envelopes in China time (+08:00) while
-// time_end/refund_time and settlement days are Bangkok local time (the
-// order_query sample in API.md A.4 shows both). Fixed zones avoid a
+// Time zones: the sandbox writes each Ksher time field in the zone the
+// client reads it in, as decided once in gateway/times.go ("Times"):
+// Thailand time (gateway.ICT) for time_end, refund_time, report times and
+// settlement days, UTC for vip order_date. Envelopes are stamped in China
+// time (+08:00), as Ksher's are (API.md A.1). Fixed zones avoid a
 // dependency on the system tz database.
 var (
-	bangkok = time.FixedZone("ICT", 7*3600)
+	bangkok = gateway.ICT
 	china   = time.FixedZone("CST", 8*3600)
 )
 

@@ -614,10 +614,10 @@ func (s *Sandbox) v3OrderReverse(appid string, f map[string]string) map[string]a
 }
 
 // partialAllowed says whether appid may refund less than the order amount
-// on channel: both the channel (rules.go) and the merchant flag
+// on channel: both the channel (gateway.RefundRule) and the merchant flag
 // allow_partial_refund must allow it.
 func (s *Sandbox) partialAllowed(appid, channel string) bool {
-	return ruleFor(channel).partial && !s.st.NoPartial[appid]
+	return refundRule(channel).Partial && !s.st.NoPartial[appid]
 }
 
 func (s *Sandbox) v3OrderRefund(appid string, f map[string]string) map[string]any {
@@ -651,7 +651,7 @@ func (s *Sandbox) v3OrderRefund(appid string, f map[string]string) map[string]an
 	if !o.isPaid() {
 		return v3Fail(f, errNotPaid, "the order is not paid ("+v3Result(o)+") and cannot be refunded")
 	}
-	if (o.Channel == "card" || o.Channel == "ktbcard" || o.Channel == "ktccard") && f["ksher_order_no"] == "" {
+	if refundRule(o.Channel).ByKsherOrderID && f["ksher_order_no"] == "" {
 		// API.md A.3: card refunds need ksher_order_no.
 		return v3Fail(f, errParam, "card refunds need ksher_order_no")
 	}
@@ -724,7 +724,7 @@ func (s *Sandbox) v3RefundQuery(appid string, f map[string]string) map[string]an
 	} else if (refNo != "" || ksherRef != "" || chanRef != "") && !slices.ContainsFunc(o.Refunds, match) {
 		return v3Fail(f, errInvalidRefundNo, "failed to find this refund no for the order")
 	}
-	if !ruleFor(o.Channel).refundQuery {
+	if !refundRule(o.Channel).RefundQuery {
 		// API.md A.7: PromptPay and Alipay do not support refund_query; the
 		// err_code is UNCONFIRMED. Clients use order_query for them.
 		return v3Fail(f, errNoRefundQuery, "refund_query is not supported for channel "+o.Channel+"; use order_query")

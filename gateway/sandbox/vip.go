@@ -272,6 +272,7 @@ func vipStatus(o *Order) (status, code, msg string) {
 
 func gatewayOrderID(id int64) string { return "sandbox" + strconv.FormatInt(id, 10) }
 
+// orderDate is vip order_date: UTC (gateway/times.go).
 func orderDate(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000000") }
 
 // vipOrderObj is the order object of B.3.
@@ -540,7 +541,7 @@ func (s *Sandbox) vipRefund(q *vipReq, id string) *reply {
 		return s.vipBusinessFail(q, o, "The order is not paid and cannot be refunded.")
 	case amount+o.refunded() > o.Amount:
 		return s.vipBusinessFail(q, o, fmt.Sprintf("Refund amount %d exceeds the refundable amount %d.", amount, o.Amount-o.refunded()))
-	case amount < o.Amount && !ruleFor(o.Channel).partial:
+	case amount < o.Amount && !refundRule(o.Channel).Partial:
 		return s.vipBusinessFail(q, o, "Partial refund is not supported by channel "+o.Channel+".")
 	}
 	r := s.addRefund(o, refID, amount, q.ts())
