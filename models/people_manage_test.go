@@ -122,10 +122,19 @@ func TestManagerCannotManagePeers(t *testing.T) {
 		t.Errorf("refusals ended the peer's session: %v", err)
 	}
 	for what, err := range map[string]error{
-		"update":  func() error { _, err := s.UpdatePerson(ctx, models.ActorOf(mgr, "", "", ""), owner.ID, models.PersonInput{}); return err }(),
-		"disable": func() error { _, err := s.SetPersonDisabled(ctx, models.ActorOf(mgr, "", "", ""), owner.ID, true); return err }(),
-		"reset":   func() error { _, _, err := s.ResetPersonPassword(ctx, models.ActorOf(mgr, "", "", ""), owner.ID); return err }(),
-		"2fa":     func() error { _, err := s.ResetPersonTOTP(ctx, models.ActorOf(mgr, "", "", ""), owner.ID); return err }(),
+		"update": func() error {
+			_, err := s.UpdatePerson(ctx, models.ActorOf(mgr, "", "", ""), owner.ID, models.PersonInput{})
+			return err
+		}(),
+		"disable": func() error {
+			_, err := s.SetPersonDisabled(ctx, models.ActorOf(mgr, "", "", ""), owner.ID, true)
+			return err
+		}(),
+		"reset": func() error {
+			_, _, err := s.ResetPersonPassword(ctx, models.ActorOf(mgr, "", "", ""), owner.ID)
+			return err
+		}(),
+		"2fa": func() error { _, err := s.ResetPersonTOTP(ctx, models.ActorOf(mgr, "", "", ""), owner.ID); return err }(),
 	} {
 		if models.ErrorCode(err) != models.ENOTFOUND {
 			t.Errorf("manager: %s of an owner: err = %v, want ENOTFOUND (owners are hidden from managers)", what, err)
