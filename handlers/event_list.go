@@ -74,8 +74,8 @@ func eventRow(n models.NotificationRow, loc *time.Location) views.EventRow {
 }
 
 // hookErrCodes are the refusal codes the event log words.
-var hookErrCodes = []string{hookErrUnknownAccount, hookErrWrongAPI, hookErrAccountConfig, hookErrTooLarge,
-	hookErrBadRequest, hookErrBadSignature}
+var hookErrCodes = []string{string(models.HookUnknownAccount), string(models.HookWrongAPI), string(models.HookAccountConfig),
+	string(models.HookTooLarge), string(models.HookBadRequest), string(models.HookBadSignature)}
 
 func eventsURL(vm views.EventsVM, after string) string {
 	q := url.Values{}

@@ -89,6 +89,14 @@ type Handler struct {
 	cfg   Config
 	// orderCache asks Ksher about orders under the cache rules.
 	orderCache OrderCache
+	// hooks receives Ksher's notifications.
+	hooks HookReceiver
+}
+
+// Services are the models services the handlers call.
+type Services struct {
+	Orders OrderCache
+	Hooks  HookReceiver
 }
 
 // OrderCache is what the order pages, the search and the hooks need from
@@ -100,15 +108,15 @@ type OrderCache interface {
 	Clients() *models.GatewayClients
 }
 
-// New returns a Handler. orders is the order cache's service, built on the
+// New returns a Handler. The order cache's service in svc is built on the
 // process's one cache of Ksher clients (shared with the background workers,
 // so that each client's in-process 10-second query guard covers every
 // caller).
-func New(log *slog.Logger, store Store, tr Translators, cfg Config, orders OrderCache) *Handler {
+func New(log *slog.Logger, store Store, tr Translators, cfg Config, svc Services) *Handler {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	return &Handler{log: log, store: store, i18n: tr, cfg: cfg, orderCache: orders}
+	return &Handler{log: log, store: store, i18n: tr, cfg: cfg, orderCache: svc.Orders, hooks: svc.Hooks}
 }
 
 // OrderStore is what the search and order pages read from models.Store.

@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 
@@ -14,104 +12,88 @@ import (
 	"github.com/ksherdash/ksherdash/models"
 )
 
-// Why a notification was refused: the stored error starts with one of
-// these codes (the event log words them), then ": " and the detail.
-const (
-	hookErrUnknownAccount = "unknown_account" // the URL names no account
-	hookErrWrongAPI       = "wrong_api"       // a v3 notification to a vip account, or the reverse
-	hookErrAccountConfig  = "account_config"  // the account's credentials cannot verify anything
-	hookErrTooLarge       = "too_large"       // body over models.MaxNotificationBody
-	hookErrBadRequest     = "bad_request"     // not a notification at all
-	hookErrBadSignature   = "bad_signature"   // the signature does not verify
-)
-
-// hookRefusal is an answer that refuses a notification.
-type hookRefusal struct {
-	status int
-	code   string
-	detail string
+// HookReceiver is what the notification receivers need: models.Notifications.
+type HookReceiver interface {
+	Receive(ctx context.Context, req models.HookRequest) (models.HookResult, error)
 }
 
-// hookRecord starts the record of a received notification, before anything
-// in it is trusted.
-func hookRecord(c *fiber.Ctx, api string) *models.Notification {
-	return &models.Notification{APIKind: api, Method: c.Method(), URL: storable(c.Request().RequestURI(), 4096), RemoteIP: ClientIP(c)}
+// HookV3Create handles POST /hooks/ksher/v3/:account, a v3 payment
+// notification (API.md A.6), answered with Ksher's exact acknowledgement
+// once verified and stored.
+func (h *Handler) HookV3Create(c *fiber.Ctx) error {
+	req := hookRequest(c, models.NotifyV3)
+	req.Body = c.Body()
+	return h.hookAnswer(c, req)
 }
 
-// storable makes received bytes fit a text column: valid UTF-8, no NUL,
-// at most max bytes.
-func storable(b []byte, max int) string {
-	if len(b) > max {
-		b = b[:max]
-	}
-	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "\uFFFD")
+// HookVIPShow handles GET /hooks/ksher/vip/:account, a vip webhook (API.md
+// B.5). Its HMAC covers the full URL Ksher called: the configured BASE_URL
+// (not the Host header a proxy may rewrite) plus the path as received, and
+// the query parameters.
+func (h *Handler) HookVIPShow(c *fiber.Ctx) error {
+	req := hookRequest(c, models.NotifyVIP)
+	path, _, _ := strings.Cut(req.URI, "?")
+	req.SignedURL = h.publicURL(c) + path
+	return h.hookAnswer(c, req)
 }
 
-// hookAccount resolves the :account of a receiver's URL to its gateway
-// client, which holds the keys that verify the notification.
-func (h *Handler) hookAccount(c *fiber.Ctx, n *models.Notification, api gateway.APIKind) (*gateway.Client, *models.MerchantAccount, *hookRefusal) {
-	id, err := strconv.ParseInt(c.Params("account"), 10, 64)
-	if err != nil || id <= 0 {
-		return nil, nil, &hookRefusal{fiber.StatusNotFound, hookErrUnknownAccount, "the URL names no account"}
-	}
-	gw, a, err := h.orderCache.Clients().For(c.UserContext(), id)
-	switch {
-	case models.ErrorCode(err) == models.ENOTFOUND:
-		return nil, nil, &hookRefusal{fiber.StatusNotFound, hookErrUnknownAccount, "no account " + strconv.FormatInt(id, 10)}
-	case errors.Is(err, models.ErrGatewayConfig):
-		n.AccountID = &id
-		// 503: Ksher retries, and may succeed once the credentials are fixed.
-		return nil, nil, &hookRefusal{fiber.StatusServiceUnavailable, hookErrAccountConfig, err.Error()}
-	case err != nil:
-		return nil, nil, &hookRefusal{status: fiber.StatusInternalServerError, detail: err.Error()}
-	}
-	n.AccountID = &a.ID
-	if gw.API() != api {
-		return nil, nil, &hookRefusal{fiber.StatusNotFound, hookErrWrongAPI, "account " + strconv.FormatInt(id, 10) + " uses the " + string(gw.API()) + " API"}
-	}
-	return gw, a, nil
+func hookRequest(c *fiber.Ctx, api string) models.HookRequest {
+	return models.HookRequest{API: api, Account: c.Params("account"), Method: c.Method(),
+		URI: string(c.Request().RequestURI()), RemoteIP: ClientIP(c), RequestID: RequestID(c)}
 }
 
-// hookRefuse stores a refused notification (within the budget for those)
-// and answers with a non-success status, so Ksher retries a genuine one.
-func (h *Handler) hookRefuse(c *fiber.Ctx, n *models.Notification, r *hookRefusal) error {
-	if r.status == fiber.StatusInternalServerError {
-		return errors.New("hooks: " + r.detail)
-	}
-	ctx := c.UserContext()
-	ok, err := h.ops().AllowInvalidNotification(ctx)
+// hookStatus is the HTTP answer to each outcome: a refusal is never a
+// success, so Ksher sends a genuine notification again; 503 where a retry
+// may succeed (credentials being fixed, Ksher asked again).
+var hookStatus = map[models.HookOutcome]int{
+	models.HookAccepted:       fiber.StatusOK,
+	models.HookReplay:         fiber.StatusOK,
+	models.HookRetry:          fiber.StatusServiceUnavailable,
+	models.HookUnknownAccount: fiber.StatusNotFound,
+	models.HookWrongAPI:       fiber.StatusNotFound,
+	models.HookAccountConfig:  fiber.StatusServiceUnavailable,
+	models.HookTooLarge:       fiber.StatusRequestEntityTooLarge,
+	models.HookBadRequest:     fiber.StatusBadRequest,
+	models.HookBadSignature:   fiber.StatusBadRequest,
+	models.HookThrottled:      fiber.StatusTooManyRequests,
+}
+
+// hookAnswer receives the notification through the service and writes the
+// answer Ksher expects: v3's exact acknowledgement, else a small JSON body.
+func (h *Handler) hookAnswer(c *fiber.Ctx, req models.HookRequest) error {
+	res, err := h.hooks.Receive(c.UserContext(), req)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		h.log.Warn("Refused notification not stored: too many in the last minute.", "api", n.APIKind, "remote_ip", n.RemoteIP)
-		return hookAnswer(c, n.APIKind, fiber.StatusTooManyRequests, "too many invalid notifications")
+	status := hookStatus[res.Outcome]
+	if res.Outcome == models.HookBadSignature && req.API == models.NotifyVIP {
+		status = fiber.StatusUnauthorized
 	}
-	n.Valid, n.Error = false, r.code+": "+r.detail
-	if _, err := h.ops().SaveNotification(ctx, n, nil); err != nil {
-		return err
-	}
-	h.log.Warn("Notification refused.", "api", n.APIKind, "reason", r.code, "remote_ip", n.RemoteIP, "request_id", RequestID(c))
-	return hookAnswer(c, n.APIKind, r.status, r.code)
-}
-
-// hookAnswer writes a receiver's JSON answer other than v3's exact ack.
-func hookAnswer(c *fiber.Ctx, api string, status int, msg string) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	if req.API == models.NotifyV3 && res.Outcome == models.HookAccepted {
+		return c.Status(status).Send(gateway.V3NotificationAck)
+	}
 	var body []byte
-	if api == models.NotifyV3 {
-		body, _ = json.Marshal(map[string]string{"result": "FAIL", "msg": msg})
+	if req.API == models.NotifyV3 {
+		body, _ = json.Marshal(map[string]string{"result": "FAIL", "msg": res.Message})
 	} else {
-		body, _ = json.Marshal(map[string]any{"success": status == fiber.StatusOK, "message": msg})
+		body, _ = json.Marshal(map[string]any{"success": status == fiber.StatusOK, "message": res.Message})
 	}
 	return c.Status(status).Send(body)
 }
 
-// hookDigest identifies a notification by its signed content: Ksher's
-// signatures are deterministic (RSA PKCS#1 v1.5, HMAC), so the same
-// notification sent again has the same digest, and another one a different
-// digest.
-func hookDigest(api string, accountID int64, signature string) string {
-	sum := sha256.Sum256([]byte(api + "\x00" + strconv.FormatInt(accountID, 10) + "\x00" + signature))
-	return hex.EncodeToString(sum[:])
+// publicURL is the app's public origin (and path prefix) as Ksher knows it:
+// BASE_URL, or, when none is configured, the request's own scheme and host.
+func (h *Handler) publicURL(c *fiber.Ctx) string {
+	if h.cfg.BaseURL != "" {
+		return strings.TrimRight(h.cfg.BaseURL, "/")
+	}
+	return c.BaseURL()
+}
+
+// v3NotifyURL is the notify_url (mch_notify_url) to give Ksher when
+// creating a v3 order or payment link of the account: this receiver, at
+// the public BASE_URL.
+func (h *Handler) v3NotifyURL(accountID int64) string {
+	return strings.TrimRight(h.cfg.BaseURL, "/") + "/hooks/ksher/v3/" + strconv.FormatInt(accountID, 10)
 }

@@ -40,17 +40,19 @@ type Deps struct {
 	Orders *models.Orders
 }
 
-// orders returns d.Orders, or one built over d.Gateways (or a private cache
-// of clients).
-func (d Deps) orders() *models.Orders {
-	if d.Orders != nil {
-		return d.Orders
+// services returns the handlers' services: d.Orders, or one built over
+// d.Gateways (or a private cache of clients), and the notifications
+// service over it.
+func (d Deps) services() handlers.Services {
+	orders := d.Orders
+	if orders == nil {
+		gw := d.Gateways
+		if gw == nil {
+			gw = models.NewGatewayClients(d.Store, d.Log)
+		}
+		orders = models.NewOrders(d.Store, gw, d.Log)
 	}
-	gw := d.Gateways
-	if gw == nil {
-		gw = models.NewGatewayClients(d.Store, d.Log)
-	}
-	return models.NewOrders(d.Store, gw, d.Log)
+	return handlers.Services{Orders: orders, Hooks: models.NewNotifications(d.Store, orders, d.Log)}
 }
 
 // Config is the web part of the configuration.
@@ -95,7 +97,7 @@ func New(d Deps) (*fiber.App, error) {
 		Location:      d.Config.Location,
 		LoginTokenKey: deriveKey(d.Config.SecretKey, "login-2fa"),
 		BaseURL:       d.Config.BaseURL,
-	}, d.orders())
+	}, d.services())
 	m := &middleware{
 		log:           d.Log,
 		store:         d.Store,
