@@ -91,12 +91,15 @@ type Handler struct {
 	orderCache OrderCache
 	// hooks receives Ksher's notifications.
 	hooks HookReceiver
+	// accountTests tests merchant accounts' connections to Ksher.
+	accountTests AccountTester
 }
 
 // Services are the models services the handlers call.
 type Services struct {
-	Orders OrderCache
-	Hooks  HookReceiver
+	Orders       OrderCache
+	Hooks        HookReceiver
+	AccountTests AccountTester
 }
 
 // OrderCache is what the order pages, the search and the hooks need from
@@ -116,7 +119,7 @@ func New(log *slog.Logger, store Store, tr Translators, cfg Config, svc Services
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	return &Handler{log: log, store: store, i18n: tr, cfg: cfg, orderCache: svc.Orders, hooks: svc.Hooks}
+	return &Handler{log: log, store: store, i18n: tr, cfg: cfg, orderCache: svc.Orders, hooks: svc.Hooks, accountTests: svc.AccountTests}
 }
 
 // OrderStore is what the search and order pages read from models.Store.

@@ -52,7 +52,8 @@ func (d Deps) services() handlers.Services {
 		}
 		orders = models.NewOrders(d.Store, gw, d.Log)
 	}
-	return handlers.Services{Orders: orders, Hooks: models.NewNotifications(d.Store, orders, d.Log)}
+	return handlers.Services{Orders: orders, Hooks: models.NewNotifications(d.Store, orders, d.Log),
+		AccountTests: models.NewAccounts(d.Store, orders.Clients(), d.Log)}
 }
 
 // Config is the web part of the configuration.
