@@ -18,7 +18,7 @@ import (
 type Store interface {
 	Ping(ctx context.Context) error
 	Authenticate(ctx context.Context, email, password, ip string, p models.LoginPolicy) (*models.User, error)
-	CreateSession(ctx context.Context, userID int64, ip, userAgent string, p models.SessionPolicy) (string, *models.Session, error)
+	SignIn(ctx context.Context, by models.Actor, p models.SessionPolicy, details map[string]any) (string, *models.Session, error)
 	SignOut(ctx context.Context, by models.Actor, id string) error
 	SetPassword(ctx context.Context, by models.Actor, pw string, keepSessionID string) error
 	SetLanguage(ctx context.Context, userID int64, lang string) error

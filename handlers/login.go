@@ -58,18 +58,15 @@ func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 // startSession signs u in: a new session, its cookie, the audit entry, and
 // on to the password page (one-time password) or next.
 func (h *Handler) startSession(c *fiber.Ctx, u *models.User, next string, details map[string]any) error {
-	token, _, err := h.store.CreateSession(c.UserContext(), u.ID, ClientIP(c), c.Get(fiber.HeaderUserAgent), h.cfg.Sessions)
+	who := actor(c)
+	who.UserID, who.Email, who.User = u.ID, u.Email, u
+	token, _, err := h.store.SignIn(c.UserContext(), who, h.cfg.Sessions, details)
 	if err != nil {
 		return err
 	}
 	c.Cookie(&fiber.Cookie{Name: h.cfg.SessionCookie, Value: token, Path: "/", HTTPOnly: true,
 		Secure: h.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode, SessionOnly: true})
 	h.log.Info("Signed in.", "request_id", RequestID(c), "user_id", u.ID)
-	who := actor(c)
-	who.UserID, who.Email = u.ID, u.Email
-	if err := h.store.Audit(c.UserContext(), who, models.AuditLogin, u.Email, "", details); err != nil {
-		return err
-	}
 	if u.MustChangePassword {
 		return redirectAfterPost(c, "/account/password")
 	}

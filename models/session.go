@@ -47,8 +47,28 @@ func SessionID(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// SignIn starts a session for the person by (signed in from by.IP with
+// by.UserAgent) and audits the sign-in (login, with details such as the
+// second factor used) in the same transaction. It returns the cookie token.
+func (s *Store) SignIn(ctx context.Context, by Actor, p SessionPolicy, details map[string]any) (string, *Session, error) {
+	var token string
+	var sess *Session
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if token, sess, err = s.createSession(tx, by.UserID, by.IP, by.UserAgent, p); err != nil {
+			return err
+		}
+		return s.writeAudit(tx, by, AuditLogin, by.Email, "", details)
+	})
+	return token, sess, err
+}
+
 // CreateSession starts a session for the user and returns the cookie token.
 func (s *Store) CreateSession(ctx context.Context, userID int64, ip, userAgent string, p SessionPolicy) (string, *Session, error) {
+	return s.createSession(s.db.WithContext(ctx), userID, ip, userAgent, p)
+}
+
+func (s *Store) createSession(tx *gorm.DB, userID int64, ip, userAgent string, p SessionPolicy) (string, *Session, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", nil, err
@@ -60,7 +80,7 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, ip, userAgent s
 	}
 	sess := &Session{ID: SessionID(token), UserID: userID, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(p.Absolute), IP: ip, UserAgent: userAgent}
-	if err := s.db.WithContext(ctx).Create(sess).Error; err != nil {
+	if err := tx.Create(sess).Error; err != nil {
 		return "", nil, fmt.Errorf("store: create session: %w", err)
 	}
 	return token, sess, nil
