@@ -19,7 +19,7 @@ import (
 // Round trips between the client and gateway/sandbox, mounted under
 // /sandbox behind a real HTTP server, for both Ksher APIs.
 
-var bangkok = time.FixedZone("ICT", 7*3600)
+var bangkok = gateway.ICT
 
 type roundtrip struct {
 	sb    *sandbox.Sandbox

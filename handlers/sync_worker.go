@@ -271,7 +271,7 @@ func accountZone(a *models.MerchantAccount) *time.Location {
 	}
 	loc, err := time.LoadLocation("Asia/Bangkok")
 	if err != nil {
-		return time.FixedZone("ICT", 7*3600)
+		return gateway.ICT
 	}
 	return loc
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksherdash/ksherdash/gateway"
 	"github.com/ksherdash/ksherdash/gateway/ksign"
 	"github.com/ksherdash/ksherdash/gateway/sandbox"
 )
@@ -350,7 +351,7 @@ func TestVIPFinance(t *testing.T) {
 		e.mustPay(id, "promptpay")
 	}
 	e.vipCall(http.MethodPut, "/api/v1/redirect/orders/f_b", map[string]any{"refund_order_id": "f_rf", "refund_amount": 30000})
-	day := e.clock.Now().In(time.FixedZone("ICT", 7*3600)).Format("20060102")
+	day := e.clock.Now().In(gateway.ICT).Format("20060102")
 	e.clock.Advance(24 * time.Hour)
 
 	st, b := e.vipCall(http.MethodGet, "/api/v1/finance/settlements/channels", map[string]any{"mid": "35618"})
@@ -419,7 +420,7 @@ func TestVIPSummaryOfADayWithoutSettlement(t *testing.T) {
 	e.vipCall(http.MethodPost, "/api/v1/redirect/orders", map[string]any{"merchant_order_id": "ns_a", "amount": 50000, "mid": testMid,
 		"redirect_url": "https://s.example/ok", "redirect_url_fail": "https://s.example/fail"})
 	e.mustPay("ns_a", "promptpay")
-	today := e.clock.Now().In(time.FixedZone("ICT", 7*3600))
+	today := e.clock.Now().In(gateway.ICT)
 	e.clock.Advance(24 * time.Hour)
 	cases := map[string][2]string{
 		"day without payments":     {today.AddDate(0, 0, -5).Format("20060102"), "promptpay"},
