@@ -45,9 +45,9 @@ func (h *Handler) AccountCheck(c *fiber.Ctx) error {
 
 // accountTestVM words a connection test for the page.
 func (h *Handler) accountTestVM(c *fiber.Ctx, check *models.AccountCheck) views.AccountTestVM {
-	res := views.AccountTestVM{OK: check.OK, At: h.formatTimeIn(check.At, check.Account.TimeZone)}
+	res := views.AccountTestVM{OK: check.OK, At: h.inZone(check.At, check.Account.TimeZone)}
 	if check.ConfigError {
-		res.At, res.Error = h.formatTime(check.At), h.T(c, "accounts.test.config_error")
+		res.At, res.Error = h.configured(check.At), h.T(c, "accounts.test.config_error") // no account zone known
 	}
 	ctx := c.UserContext()
 	for _, m := range check.Mids {

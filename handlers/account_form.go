@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -174,7 +173,7 @@ func (h *Handler) accountFormVM(c *fiber.Ctx, a *models.MerchantAccount, creds *
 		vm.ID, vm.Action = a.ID, "/accounts/"+strconv.FormatInt(a.ID, 10)
 		vm.Name, vm.APIKind, vm.BaseURL, vm.GatewayBaseURL = a.Name, a.APIKind, a.BaseURL, a.GatewayBaseURL
 		vm.Sandbox, vm.TimeZone, vm.MidsText, mids = a.Sandbox, a.TimeZone, midsText(a.Mids), a.Mids
-		vm.Fingerprint, vm.UpdatedAt = a.CredentialsFingerprint, h.formatTimeIn(a.UpdatedAt, a.TimeZone)
+		vm.Fingerprint, vm.UpdatedAt = a.CredentialsFingerprint, h.inZone(a.UpdatedAt, a.TimeZone)
 	}
 	if f != nil {
 		vm.Name, vm.APIKind, vm.BaseURL, vm.GatewayBaseURL = f.Name, f.APIKind, f.BaseURL, f.GatewayBaseURL
@@ -271,15 +270,4 @@ func (h *Handler) accountLayout(c *fiber.Ctx, a *models.MerchantAccount) views.L
 	lp.Title = a.Name
 	lp.Nav = "accounts"
 	return lp
-}
-
-// formatTimeIn is formatTime in the named zone (an account's), falling
-// back to the configured zone when the name is unknown.
-func (h *Handler) formatTimeIn(t time.Time, zone string) string {
-	loc, err := time.LoadLocation(zone)
-	if err != nil || zone == "" {
-		return h.formatTime(t)
-	}
-	lt := t.In(loc)
-	return lt.Format("2006-01-02 15:04") + " (" + loc.String() + ", " + utcOffset(lt) + ")"
 }

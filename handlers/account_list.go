@@ -19,7 +19,7 @@ func (h *Handler) AccountList(c *fiber.Ctx) error {
 	for _, a := range accounts {
 		row := views.AccountRowVM{ID: a.ID, URL: "/accounts/" + strconv.FormatInt(a.ID, 10), Name: a.Name,
 			APIKind: a.APIKind, BaseURL: a.BaseURL, GatewayBaseURL: a.GatewayBaseURL, Sandbox: a.Sandbox,
-			Fingerprint: a.CredentialsFingerprint, UpdatedAt: h.formatTimeIn(a.UpdatedAt, a.TimeZone)}
+			Fingerprint: a.CredentialsFingerprint, UpdatedAt: h.inZone(a.UpdatedAt, a.TimeZone)}
 		for _, m := range a.Mids {
 			row.Mids = append(row.Mids, views.AccountMidVM{Mid: m.Mid, Name: m.Name})
 		}

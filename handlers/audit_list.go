@@ -25,6 +25,8 @@ const auditPageSize = 50
 func (h *Handler) AuditList(c *fiber.Ctx) error {
 	c.Vary("HX-Request")
 	v, sc := ViewerOf(c), ScopeOf(c)
+	// The audit log spans the mids of every account, and entries about
+	// none: its days and times are in the configured zone, named.
 	loc := h.cfg.Location
 	vm := views.AuditVM{Who: strings.TrimSpace(c.Query("who")), Action: c.Query("action"), Mid: c.Query("mid"),
 		From: c.Query("from"), To: c.Query("to"), TimeZone: loc.String()}
@@ -35,9 +37,10 @@ func (h *Handler) AuditList(c *fiber.Ctx) error {
 		vm.Action = ""
 	}
 	if !v.User.IsOwner {
-		// Only the mids where the role has view_audit; never nil, so a
-		// person without any sees nothing rather than everything.
-		f.Mids = append([]string{}, sc.Allowed...)
+		// Only the mids where the person may view the audit log (never
+		// nil: a person without any sees nothing rather than everything).
+		// Owners also see the entries about no mid.
+		f.Mids = sc.Access.MidsWith(models.ActViewAudit)
 	}
 	errs := map[string]string{}
 	var err error
@@ -57,10 +60,8 @@ func (h *Handler) AuditList(c *fiber.Ctx) error {
 		vm.Actions = append(vm.Actions, views.AuditOption{Value: a, Label: h.T(c, "audit.action."+a)})
 	}
 	if sc != nil {
-		for _, a := range sc.Access {
-			if v.User.IsOwner || slices.Contains(sc.Allowed, a.Mid.Mid) {
-				vm.Mids = append(vm.Mids, views.AuditOption{Value: a.Mid.Mid, Label: a.Mid.Label()})
-			}
+		for _, mid := range sc.Access.MidsWith(models.ActViewAudit) {
+			vm.Mids = append(vm.Mids, views.AuditOption{Value: mid, Label: sc.Access.Held(mid).Mid.Label()})
 		}
 	}
 	if len(errs) == 0 {
@@ -135,8 +136,7 @@ func (h *Handler) auditRow(c *fiber.Ctx, e models.AuditEntry) views.AuditRowVM {
 	if utf8.RuneCountInString(details) > 60 {
 		short = string([]rune(details)[:48]) + "…"
 	}
-	lt := e.CreatedAt.In(h.cfg.Location)
-	return views.AuditRowVM{ID: e.ID, Time: lt.Format(time.DateTime), Zone: h.cfg.Location.String() + ", " + utcOffset(lt), Actor: e.ActorEmail, Action: e.Action,
+	return views.AuditRowVM{ID: e.ID, At: h.configured(e.CreatedAt), Actor: e.ActorEmail, Action: e.Action,
 		ActionLabel: label, Target: e.Target, Mid: e.Mid, IP: e.IP,
 		UserAgent: shortUserAgent(e.UserAgent), UserAgentFull: e.UserAgent, Details: details, DetailsShort: short}
 }

@@ -19,15 +19,13 @@ func (h *Handler) HomeShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if len(access) > 0 {
-		to := access[0].Mid.Mid
-		for _, a := range access {
-			if a.Mid.Mid == v.User.LastMid {
-				to = a.Mid.Mid
-			}
+	if len(access.Mids) > 0 {
+		to := access.Mids[0].Mid.Mid
+		if access.Held(v.User.LastMid) != nil {
+			to = v.User.LastMid
 		}
-		if v.User.LastMid == "all" && len(access) > 1 {
-			to = "all"
+		if v.User.LastMid == models.AllMids && len(access.Mids) > 1 {
+			to = models.AllMids
 		}
 		return c.Redirect("/m/"+to, fiber.StatusSeeOther)
 	}
@@ -40,7 +38,7 @@ func (h *Handler) DashboardShow(c *fiber.Ctx) error {
 	vm := h.dashboardVM(c)
 	sc := ScopeOf(c)
 	ctx := c.UserContext()
-	loc := h.zoneFor(sc.Access, sc.Mids()...)
+	loc := h.pageZone(sc) // the days counted; each recent order in its own mid's zone
 	now := time.Now().In(loc)
 	since := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -6)
 	st, err := h.store.OrderStatsSince(ctx, sc.Mids(), since)
@@ -51,7 +49,7 @@ func (h *Handler) DashboardShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	vm.Stats = &views.DashboardStats{Since: since.Format("2006-01-02"), Zone: loc.String(),
+	vm.Stats = &views.DashboardStats{Since: views.Moment{T: since, Zone: loc},
 		Paid: st.Paid, Open: st.Open, Failed: st.Failed}
 	for _, cur := range sortedKeys(st.PaidTotal) {
 		vm.Stats.PaidTotal = append(vm.Stats.PaidTotal, views.Money{Minor: st.PaidTotal[cur], Currency: cur})
@@ -63,7 +61,7 @@ func (h *Handler) DashboardShow(c *fiber.Ctx) error {
 		if i == 8 {
 			break
 		}
-		vm.Recent = append(vm.Recent, orderRow(&page.Rows[i], loc))
+		vm.Recent = append(vm.Recent, orderRow(&page.Rows[i], h.midZone(sc.Access, page.Rows[i].Mid)))
 	}
 	vm.OrdersURL = "/m/" + sc.Mid + "/orders"
 	return render(c, fiber.StatusOK, views.DashboardPage(h.layout(c, "dashboard.title"), vm))
@@ -80,13 +78,16 @@ func sortedKeys(m map[string]int64) []string {
 
 func (h *Handler) dashboardVM(c *fiber.Ctx) views.DashboardVM {
 	v := ViewerOf(c)
-	vm := views.DashboardVM{Name: v.User.Name, SignedInAt: h.formatTime(v.Session.CreatedAt)}
+	// The sign-in is shown in the zone of the page (and of its footer): the
+	// mid's account's, or the configured one without a mid.
+	vm := views.DashboardVM{Name: v.User.Name, SignedInAt: h.configured(v.Session.CreatedAt)}
 	if vm.Name == "" {
 		vm.Name = v.User.Email
 	}
 	if sc := ScopeOf(c); sc != nil {
 		vm.Mid = sc.Mid
-		for _, a := range sc.Access {
+		vm.SignedInAt.Zone = h.pageZone(sc)
+		for _, a := range sc.Access.Mids {
 			vm.Mids = append(vm.Mids, views.MidRole{Mid: a.Mid.Mid, Label: a.Mid.Label(), Role: a.Role, URL: "/m/" + a.Mid.Mid})
 		}
 	}

@@ -27,24 +27,20 @@ func (h *Handler) DriftShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	loc := h.zoneFor(sc.Access, sc.Mids()...)
-	vm := views.DriftVM{TimeZone: loc.String(), OlderMinutes: older,
+	vm := views.DriftVM{TimeZone: h.pageZone(sc).String(), OlderMinutes: older,
 		DisagreementsTotal: report.DisagreementsTotal, UnnotifiedTotal: report.UnnotifiedTotal, OpenTotal: report.OpenTotal,
 		Action: "/m/" + sc.Mid + "/drift", ResyncAllURL: "/m/" + sc.Mid + "/drift/resync", CSRF: csrfToken(c)}
-	for _, a := range sc.Access {
-		if (sc.All || a.Mid.Mid == sc.Mid) && models.Can(a.Role, models.ActResync) {
-			vm.CanResync = true
-		}
-	}
+	vm.CanResync = sc.Can(models.ActResync)
 	for _, d := range report.Disagreements {
-		vm.Disagreements = append(vm.Disagreements, views.DriftDisagreementRow{DriftOrderRow: driftRow(sc, &d.Order, loc),
-			Detected: localTimeZ(d.DetectedAt, loc), Cached: d.CachedStatus, Reported: d.ReportedStatus, Source: d.Source, Accepted: d.Accepted})
+		row := h.driftRow(sc, &d.Order)
+		vm.Disagreements = append(vm.Disagreements, views.DriftDisagreementRow{DriftOrderRow: row,
+			Detected: views.Moment{T: d.DetectedAt, Zone: row.Created.Zone}, Cached: d.CachedStatus, Reported: d.ReportedStatus, Source: d.Source, Accepted: d.Accepted})
 	}
 	for i := range report.Unnotified {
-		vm.Unnotified = append(vm.Unnotified, driftRow(sc, &report.Unnotified[i], loc))
+		vm.Unnotified = append(vm.Unnotified, h.driftRow(sc, &report.Unnotified[i]))
 	}
 	for i := range report.Open {
-		vm.Open = append(vm.Open, driftRow(sc, &report.Open[i], loc))
+		vm.Open = append(vm.Open, h.driftRow(sc, &report.Open[i]))
 	}
 	if c.Query("asked") != "" {
 		num := func(k string) int { n, _ := strconv.Atoi(c.Query(k)); return max(n, 0) }
@@ -67,8 +63,9 @@ func driftFilter(sc *Scope, older int) models.DriftFilter {
 	return models.DriftFilter{Mids: sc.Mids(), OpenTooLong: time.Duration(older) * time.Minute, Limit: driftListLimit}
 }
 
-func driftRow(sc *Scope, o *models.Order, loc *time.Location) views.DriftOrderRow {
+// driftRow is an order of the drift page, its times in its mid's zone.
+func (h *Handler) driftRow(sc *Scope, o *models.Order) views.DriftOrderRow {
 	return views.DriftOrderRow{ID: o.ID, Mid: o.Mid, MchOrderNo: o.MchOrderNo, URL: orderURL(o), Status: o.Status,
-		Amount: money.Format(o.Amount, o.Currency) + " " + o.Currency, Created: localTimeZ(o.CreatedAt, loc),
+		Amount: money.Format(o.Amount, o.Currency) + " " + o.Currency, Created: views.Moment{T: o.CreatedAt, Zone: h.midZone(sc.Access, o.Mid)},
 		ResyncURL: "/m/" + sc.Mid + "/drift/" + strconv.FormatInt(o.ID, 10) + "/resync"}
 }

@@ -22,12 +22,12 @@ const eventsPageSize = 50
 // known account. htmx requests get only the table.
 func (h *Handler) EventList(c *fiber.Ctx) error {
 	c.Vary("HX-Request")
-	sc, v := ScopeOf(c), ViewerOf(c)
+	sc := ScopeOf(c)
 	mids := sc.Mids()
 	accounts := accountsOf(sc.Access, mids)
 	loc := h.zoneFor(sc.Access, mids...)
 	vm := views.EventsVM{TimeZone: loc.String(), Action: "/m/" + sc.Mid + "/events"}
-	f := models.NotificationFilter{Mids: mids, AccountIDs: accounts, UnknownAccounts: sc.All && v.User.IsOwner,
+	f := models.NotificationFilter{Mids: mids, AccountIDs: accounts, UnknownAccounts: sc.All && sc.Access.Owner,
 		After: c.Query("after"), Limit: eventsPageSize}
 	switch c.Query("valid") {
 	case "yes":
@@ -40,7 +40,7 @@ func (h *Handler) EventList(c *fiber.Ctx) error {
 		return err
 	}
 	for _, n := range rows {
-		vm.Rows = append(vm.Rows, eventRow(n, loc))
+		vm.Rows = append(vm.Rows, eventRow(n, h.eventZone(sc.Access, n, loc)))
 	}
 	if next != "" {
 		vm.NextURL = eventsURL(vm, next)
@@ -56,8 +56,20 @@ func (h *Handler) EventList(c *fiber.Ctx) error {
 	return render(c, fiber.StatusOK, views.EventsPage(h.layout(c, "events.title"), vm))
 }
 
+// eventZone is the zone of a notification's row: its mid's account's, or
+// for one that names only its account that account's, else the page's.
+func (h *Handler) eventZone(access models.Access, n models.NotificationRow, page *time.Location) *time.Location {
+	if access.Held(n.Mid) != nil {
+		return h.midZone(access, n.Mid)
+	}
+	if n.AccountID != nil {
+		return h.accountZone(access, *n.AccountID, page)
+	}
+	return page
+}
+
 func eventRow(n models.NotificationRow, loc *time.Location) views.EventRow {
-	r := views.EventRow{ID: n.ID, Time: localTimeZ(n.ReceivedAt, loc), API: n.APIKind, Valid: n.Valid, Mid: n.Mid,
+	r := views.EventRow{ID: n.ID, Time: views.Moment{T: n.ReceivedAt, Zone: loc}, API: n.APIKind, Valid: n.Valid, Mid: n.Mid,
 		MchOrderNo: n.MchOrderNo, Status: n.Status, Changed: n.Changed, Replay: n.Replay,
 		Unhandled: n.Valid && !n.Replay && n.HandledAt == nil, RemoteIP: n.RemoteIP, Method: n.Method}
 	if !n.Valid {

@@ -23,7 +23,7 @@ type Store interface {
 	SetPassword(ctx context.Context, by models.Actor, pw string, keepSessionID string) error
 	SetLanguage(ctx context.Context, userID int64, lang string) error
 	Memberships(ctx context.Context, userID int64) ([]models.Membership, error)
-	Access(ctx context.Context, u *models.User) ([]models.MidAccess, error)
+	Access(ctx context.Context, u *models.User) (models.Access, error)
 	SetLastMid(ctx context.Context, by models.Actor, mid, auditMid string) error
 	OrderStatsSince(ctx context.Context, mids []string, since time.Time) (*models.OrderStats, error)
 	Audit(ctx context.Context, who models.Actor, action, target, mid string, details map[string]any) error
@@ -76,7 +76,7 @@ type Config struct {
 	Logins        models.LoginPolicy
 	SessionCookie string
 	SecureCookies bool
-	Location      *time.Location // the account's zone (default Asia/Bangkok)
+	Location      *time.Location // TIME_ZONE: for what is about no mid, and a mid whose account names no zone known here
 	LoginTokenKey []byte         // signs the code form of two-factor sign-ins (login_2fa.go)
 	BaseURL       string         // the public URL (BASE_URL): vip webhooks are signed over it (hook_vip.go)
 }

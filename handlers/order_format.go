@@ -12,29 +12,83 @@ import (
 	"github.com/ksherdash/ksherdash/views"
 )
 
-// zoneFor returns the zone in which to show the orders of these mids (of
-// the person's access): their accounts' own zone when they agree
-// (Asia/Bangkok for most), else the configured default. Pages name the zone
-// they use. The zones come with the access (one query per request).
-func (h *Handler) zoneFor(access []models.MidAccess, mids ...string) *time.Location {
-	zone := ""
-	on := make(map[string]bool, len(mids))
-	for _, m := range mids {
-		on[m] = true
-	}
-	for _, a := range access {
-		if !on[a.Mid.Mid] {
+// Times: each mid's data is shown in its account's zone (midZone), row by
+// row on /m/all; a page names one zone (zoneFor), the one its days are
+// counted in, and a row in another zone names its own (views.Moment.In).
+
+// zoneFor returns the zone a page about these mids (of the person's
+// access) names and counts its days in: their accounts' own zone when they
+// agree (Asia/Bangkok for most), else the configured default. The zones
+// come with the access (one query per request).
+func (h *Handler) zoneFor(access models.Access, mids ...string) *time.Location {
+	var zone *time.Location
+	for _, mid := range mids {
+		if access.Held(mid) == nil {
 			continue
 		}
-		if zone != "" && a.TimeZone != zone {
+		loc := h.midZone(access, mid)
+		if zone != nil && loc.String() != zone.String() {
 			return h.cfg.Location
 		}
-		zone = a.TimeZone
+		zone = loc
 	}
-	if loc := location(zone); loc != nil {
-		return loc
+	if zone == nil {
+		return h.cfg.Location
+	}
+	return zone
+}
+
+// pageZone is zoneFor the request's mids.
+func (h *Handler) pageZone(sc *Scope) *time.Location {
+	return h.zoneFor(sc.Access, sc.Mids()...)
+}
+
+// midZone is the zone mid's data is shown in: its account's (the
+// configured zone for a mid the person does not hold or a zone this
+// system does not know).
+func (h *Handler) midZone(access models.Access, mid string) *time.Location {
+	if a := access.Held(mid); a != nil {
+		if loc := location(a.TimeZone); loc != nil {
+			return loc
+		}
 	}
 	return h.cfg.Location
+}
+
+// accountZone is midZone for data that names only its account (a
+// notification that did not verify): the zone of any of the account's mids
+// the person holds, else fallback.
+func (h *Handler) accountZone(access models.Access, accountID int64, fallback *time.Location) *time.Location {
+	for _, a := range access.Mids {
+		if a.Mid.AccountID == accountID {
+			return h.midZone(access, a.Mid.Mid)
+		}
+	}
+	return fallback
+}
+
+// configured is a moment about no one mid (one's sign-ins, the audit log,
+// account pages before an account has a zone): shown in the configured
+// TIME_ZONE.
+func (h *Handler) configured(t time.Time) views.Moment {
+	return views.Moment{T: t, Zone: h.cfg.Location}
+}
+
+// inZone is t in the named zone (an account's), or in the configured zone
+// when the name is unknown.
+func (h *Handler) inZone(t time.Time, zone string) views.Moment {
+	if loc := location(zone); loc != nil {
+		return views.Moment{T: t, Zone: loc}
+	}
+	return h.configured(t)
+}
+
+// momentPtr is the moment of an optional time (zero when nil).
+func momentPtr(t *time.Time, loc *time.Location) views.Moment {
+	if t == nil {
+		return views.Moment{Zone: loc}
+	}
+	return views.Moment{T: *t, Zone: loc}
 }
 
 // locations caches time.LoadLocation, which reads the zone's file on every
@@ -57,44 +111,14 @@ func location(name string) *time.Location {
 }
 
 // accountsOf returns the accounts of the given mids among the person's.
-func accountsOf(access []models.MidAccess, mids []string) []int64 {
+func accountsOf(access models.Access, mids []string) []int64 {
 	var ids []int64
-	for _, a := range access {
-		for _, m := range mids {
-			if a.Mid.Mid == m {
-				ids = append(ids, a.Mid.AccountID)
-			}
+	for _, mid := range mids {
+		if a := access.Held(mid); a != nil {
+			ids = append(ids, a.Mid.AccountID)
 		}
 	}
 	return ids
-}
-
-// localTime shows t in loc, to the second (the zone is named by the page).
-func localTime(t time.Time, loc *time.Location) string {
-	return t.In(loc).Format("2006-01-02 15:04:05")
-}
-
-// localTimeZ shows t in loc with the zone named: "2026-11-22 10:04:05
-// (Asia/Bangkok, +07)".
-func localTimeZ(t time.Time, loc *time.Location) string {
-	lt := t.In(loc)
-	return lt.Format("2006-01-02 15:04:05") + " (" + loc.String() + ", " + utcOffset(lt) + ")"
-}
-
-// utcOffset is t's offset from UTC: "+07", or with its minutes where the
-// zone has them ("+06:30" in Asia/Yangon, "+05:45" in Asia/Kathmandu).
-func utcOffset(t time.Time) string {
-	if _, off := t.Zone(); off%3600 != 0 {
-		return t.Format("-07:00")
-	}
-	return t.Format("-07")
-}
-
-func localTimePtr(t *time.Time, loc *time.Location) string {
-	if t == nil {
-		return ""
-	}
-	return localTimeZ(*t, loc)
 }
 
 // orderURL is an order's detail page, always under its own mid.
@@ -102,11 +126,12 @@ func orderURL(o *models.Order) string {
 	return "/m/" + o.Mid + "/orders/" + strconv.FormatInt(o.ID, 10)
 }
 
+// orderRow is an order in a list; loc is its mid's zone (midZone).
 func orderRow(o *models.Order, loc *time.Location) views.OrderRowVM {
 	return views.OrderRowVM{ID: o.ID, URL: orderURL(o), Mid: o.Mid, MchOrderNo: o.MchOrderNo, KsherOrderNo: o.KsherOrderNo,
 		ChannelOrderNo: o.ChannelOrderNo, Status: o.Status, Channel: o.Channel,
 		Amount:   views.Money{Minor: o.Amount, Currency: o.Currency},
-		Refunded: views.Money{Minor: o.Refunded, Currency: o.Currency}, CreatedAt: localTime(o.CreatedAt, loc)}
+		Refunded: views.Money{Minor: o.Refunded, Currency: o.Currency}, CreatedAt: views.Moment{T: o.CreatedAt, Zone: loc}}
 }
 
 // secretKeys are redacted from raw gateway answers before display. Ksher's

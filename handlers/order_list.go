@@ -55,7 +55,7 @@ func (h *Handler) renderOrderList(c *fiber.Ctx, q url.Values, saveErr string) er
 		return err
 	}
 	for i := range page.Rows {
-		vm.Rows = append(vm.Rows, orderRow(&page.Rows[i], loc))
+		vm.Rows = append(vm.Rows, orderRow(&page.Rows[i], h.midZone(sc.Access, page.Rows[i].Mid)))
 	}
 	link := func(cursorKey, cursor string) string {
 		v := url.Values{}
@@ -204,10 +204,11 @@ func parseOrderFilter(q url.Values, vm *views.OrderListVM, mids []string, loc *t
 
 // currencyOf is the currency of the amount filter: the mids' own when they
 // agree, else THB.
-func currencyOf(access []models.MidAccess, mids []string) string {
+func currencyOf(access models.Access, mids []string) string {
 	cur := ""
-	for _, a := range access {
-		if !slices.Contains(mids, a.Mid.Mid) {
+	for _, mid := range mids {
+		a := access.Held(mid)
+		if a == nil {
 			continue
 		}
 		c := a.Mid.Currency

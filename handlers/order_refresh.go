@@ -26,13 +26,13 @@ func (h *Handler) OrderRefresh(c *fiber.Ctx) error {
 		// The detail page words the outcome (refreshedNotice).
 		return redirectAfterPost(c, orderURL(o)+"?"+refreshOutcome(up).Encode())
 	}
-	loc := h.zoneFor(ScopeOf(c).Access, o.Mid)
+	loc := h.midZone(ScopeOf(c).Access, o.Mid)
 	var notice *views.OrderNotice
 	switch {
 	case up.Err != nil:
 		notice = &views.OrderNotice{Kind: "error", ID: "orders.notice.failed", Data: map[string]any{"Code": models.GatewayErrorCode(up.Err)}}
 	case !up.Called:
-		notice = &views.OrderNotice{Kind: "info", ID: "orders.notice.too_soon", Data: map[string]any{"Time": localTimeZ(up.NextAt(), loc)}}
+		notice = &views.OrderNotice{Kind: "info", ID: "orders.notice.too_soon", Data: map[string]any{"Time": views.Moment{T: up.NextAt(), Zone: loc}.String()}}
 	case !up.Found:
 		notice = &views.OrderNotice{Kind: "error", ID: "orders.notice.unknown"}
 	default:
@@ -75,10 +75,10 @@ func (h *Handler) refreshedNotice(c *fiber.Ctx, o *models.Order, vm views.OrderS
 		}
 		return &views.OrderNotice{Kind: "error", ID: "orders.notice.failed", Data: map[string]any{"Code": code}}
 	case "too_soon":
-		if vm.NextAskAt == "" {
+		if vm.NextAskAt.IsZero() {
 			return nil // it may be asked again now
 		}
-		return &views.OrderNotice{Kind: "info", ID: "orders.notice.too_soon", Data: map[string]any{"Time": vm.NextAskAt}}
+		return &views.OrderNotice{Kind: "info", ID: "orders.notice.too_soon", Data: map[string]any{"Time": vm.NextAskAt.String()}}
 	case "unknown":
 		return &views.OrderNotice{Kind: "error", ID: "orders.notice.unknown"}
 	case "asked":

@@ -59,13 +59,12 @@ func (h *Handler) scopedOrder(c *fiber.Ctx) (*models.Order, error) {
 // orderShowVM builds the detail page's view model.
 func (h *Handler) orderShowVM(c *fiber.Ctx, o *models.Order, notice *views.OrderNotice) (views.OrderShowVM, error) {
 	ctx := c.UserContext()
-	loc := h.zoneFor(ScopeOf(c).Access, o.Mid)
+	loc := h.midZone(ScopeOf(c).Access, o.Mid)
 	vm := views.OrderShowVM{Order: orderRow(o, loc), Kind: o.Kind, GatewayOrderNo: o.GatewayOrderNo, RawStatus: o.RawStatus,
 		Product: o.Product, Source: o.Source, Rate: o.Rate, Zone: loc.String(), Notice: notice,
 		Refundable: views.Money{Minor: o.Refundable(), Currency: o.Currency},
-		PaidAt:     localTimePtr(o.PaidAt, loc), CheckedAt: localTimePtr(o.CheckedAt, loc),
-		NotifiedAt: localTimePtr(o.NotifiedAt, loc), UpdatedAt: localTimeZ(o.UpdatedAt, loc), Raw: prettyRaw(o.Raw)}
-	vm.Order.CreatedAt = localTimeZ(o.CreatedAt, loc)
+		PaidAt:     momentPtr(o.PaidAt, loc), CheckedAt: momentPtr(o.CheckedAt, loc),
+		NotifiedAt: momentPtr(o.NotifiedAt, loc), UpdatedAt: views.Moment{T: o.UpdatedAt, Zone: loc}, Raw: prettyRaw(o.Raw)}
 	if o.PaidCurrency != "" {
 		vm.Paid = views.Money{Minor: o.PaidAmount, Currency: o.PaidCurrency}
 	}
@@ -74,9 +73,9 @@ func (h *Handler) orderShowVM(c *fiber.Ctx, o *models.Order, notice *views.Order
 		return vm, err
 	}
 	if !next.IsZero() {
-		vm.NextAskAt = localTimeZ(next, loc)
+		vm.NextAskAt = views.Moment{T: next, Zone: loc}
 	}
-	if h.may(c, o.Mid, models.ActRefreshOrder) {
+	if sc := ScopeOf(c); sc != nil && sc.Access.Can(o.Mid, models.ActRefreshOrder) {
 		vm.RefreshURL, vm.CSRF = orderURL(o)+"/refresh", csrfToken(c)
 	}
 	events, err := h.orders().OrderEvents(ctx, o.ID)
@@ -91,23 +90,9 @@ func (h *Handler) orderShowVM(c *fiber.Ctx, o *models.Order, notice *views.Order
 	for _, r := range refunds {
 		vm.Refunds = append(vm.Refunds, views.RefundVM{MchRefundNo: r.MchRefundNo, KsherRefundNo: r.KsherRefundNo,
 			ChannelRefundNo: r.ChannelRefundNo, Amount: views.Money{Minor: r.Amount, Currency: r.Currency},
-			Status: r.Status, At: localTime(r.CreatedAt, loc)})
+			Status: r.Status, At: views.Moment{T: r.CreatedAt, Zone: loc}})
 	}
 	return vm, nil
-}
-
-// may reports whether the person's role on mid allows action.
-func (h *Handler) may(c *fiber.Ctx, mid string, action models.Action) bool {
-	sc := ScopeOf(c)
-	if sc == nil {
-		return false
-	}
-	for _, a := range sc.Access {
-		if a.Mid.Mid == mid {
-			return models.Can(a.Role, action)
-		}
-	}
-	return false
 }
 
 // timeline is the order's story in time order: the order's own moments
@@ -126,7 +111,7 @@ func timeline(ctx context.Context, o *models.Order, events []models.OrderEvent, 
 	}
 	amount := moneyText(o.Amount, o.Currency)
 	milestone := func(at time.Time, summary string) entry {
-		return entry{at, views.OrderEventVM{At: localTime(at, loc), Kind: "order", Summary: summary, OK: true}}
+		return entry{at, views.OrderEventVM{At: views.Moment{T: at, Zone: loc}, Kind: "order", Summary: summary, OK: true}}
 	}
 	out := []entry{milestone(o.CreatedAt, views.Tf(ctx, "orders.timeline.k_created", map[string]any{"Amount": amount}))}
 	if o.PaidAt != nil {
@@ -163,7 +148,7 @@ func timeline(ctx context.Context, o *models.Order, events []models.OrderEvent, 
 // language from its code and parameters. An entry without a code (written
 // before codes existed) shows the English text it was stored with.
 func timelineEntry(ctx context.Context, e *models.OrderEvent, loc *time.Location) views.OrderEventVM {
-	ev := views.OrderEventVM{At: localTime(e.CreatedAt, loc), Kind: e.Kind, OK: e.OK}
+	ev := views.OrderEventVM{At: views.Moment{T: e.CreatedAt, Zone: loc}, Kind: e.Kind, OK: e.OK}
 	if e.LatencyMS != nil {
 		ev.Latency = views.Tf(ctx, "orders.timeline.latency", map[string]any{"MS": *e.LatencyMS})
 	}
@@ -217,7 +202,7 @@ func timelineText(ctx context.Context, d models.EventDetail, loc *time.Location)
 	case d.Created:
 		parts = append(parts, views.Tf(ctx, "orders.timeline.created", map[string]any{"Status": statusText(ctx, d.To, ""), "Amount": amount}))
 	case d.To == models.StatusPaid && d.From != models.StatusPaid && d.PaidAt != nil:
-		parts = append(parts, views.Tf(ctx, "orders.timeline.paid_at", map[string]any{"Amount": amount, "Time": localTime(*d.PaidAt, loc)}))
+		parts = append(parts, views.Tf(ctx, "orders.timeline.paid_at", map[string]any{"Amount": amount, "Time": views.Moment{T: *d.PaidAt, Zone: loc}.Local()}))
 	case d.To == models.StatusPaid && d.From != models.StatusPaid:
 		parts = append(parts, views.Tf(ctx, "orders.timeline.paid", map[string]any{"Amount": amount}))
 	case d.From != d.To:

@@ -89,28 +89,16 @@ func (h *Handler) personForm(c *fiber.Ctx, p *models.Person, in *models.PersonIn
 			byMid[g.Mid] = g
 		}
 	}
-	roles := viewerRoles(c)
+	var access models.Access // as the request's authorization read it
+	if sc := ScopeOf(c); sc != nil {
+		access = sc.Access
+	}
 	for _, m := range mids {
 		g := byMid[m.Mid]
 		vm.Rows = append(vm.Rows, views.GrantRowVM{Mid: m.Mid, Label: m.Label(), Currency: m.Currency,
-			Role: g.Role, Cap: g.RefundCap, SameDayOnly: g.SameDayOnly, Choices: models.GrantableRoles(roles[m.Mid])})
+			Role: g.Role, Cap: g.RefundCap, SameDayOnly: g.SameDayOnly, Choices: models.GrantableRoles(access.Role(m.Mid))})
 	}
 	return vm, nil
-}
-
-// viewerRoles is the viewer's role by mid (owner on every mid for owners),
-// as the request's authorization read it: the form offers on each mid only
-// the roles models.CanGrant allows there (models checks again on save).
-func viewerRoles(c *fiber.Ctx) map[string]string {
-	out := map[string]string{}
-	sc := ScopeOf(c)
-	if sc == nil {
-		return out
-	}
-	for _, a := range sc.Access {
-		out[a.Mid.Mid] = a.Role
-	}
-	return out
 }
 
 // noStore keeps pages with one-time secrets out of every cache.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
@@ -77,14 +76,19 @@ func (h *Handler) layout(c *fiber.Ctx, titleID string) views.LayoutProps {
 		CSRF:      csrfToken(c),
 		Sandbox:   h.cfg.Sandbox,
 		RequestID: RequestID(c),
-		TimeZone:  h.cfg.Location.String(),
+		TimeZone:  h.cfg.Location.String(), // pages about no mid (people, audit, one's security)
 	}
 	if v := ViewerOf(c); v != nil {
-		lp.User = &views.UserVM{Email: v.User.Email, Name: v.User.Name, IsOwner: v.User.IsOwner}
+		lp.User = &views.UserVM{Email: v.User.Email, Name: v.User.Name}
 		sc := ScopeOf(c)
-		var access []models.MidAccess
+		var access models.Access
 		if sc != nil {
 			access, lp.CurrentMid = sc.Access, sc.Mid
+			if sc.Mid != "" {
+				// A mid's pages show its account's zone (each row its own on
+				// /m/all, the configured zone named when they differ).
+				lp.TimeZone = h.pageZone(sc).String()
+			}
 		} else if a, err := h.store.Access(c.UserContext(), v.User); err == nil {
 			access = a
 		} else {
@@ -92,15 +96,9 @@ func (h *Handler) layout(c *fiber.Ctx, titleID string) views.LayoutProps {
 		}
 		lp.Mids = switcher(c, access, sc)
 		lp.MidNav = midNav(c, sc)
-		lp.CanManagePeople = v.User.IsOwner
-		for _, a := range access {
-			if models.Can(a.Role, models.ActManagePeople) {
-				lp.CanManagePeople = true
-			}
-			if models.Can(a.Role, models.ActViewAudit) {
-				lp.CanViewAudit = true
-			}
-		}
+		lp.CanManageAccounts = access.Can(models.AllMids, models.ActManageAccounts)
+		lp.CanManagePeople = access.Can(models.AllMids, models.ActManagePeople)
+		lp.CanViewAudit = access.Can(models.AllMids, models.ActViewAudit)
 	}
 	return lp
 }
@@ -110,17 +108,6 @@ func (h *Handler) layout(c *fiber.Ctx, titleID string) views.LayoutProps {
 func midNav(c *fiber.Ctx, sc *Scope) []views.NavLink {
 	if sc == nil || sc.Mid == "" {
 		return nil
-	}
-	can := func(a models.Action) bool {
-		if !sc.All {
-			return sc.Held != nil && models.Can(sc.Held.Role, a)
-		}
-		for _, m := range sc.Access {
-			if models.Can(m.Role, a) {
-				return true
-			}
-		}
-		return false
 	}
 	base := "/m/" + sc.Mid
 	items := []struct {
@@ -136,7 +123,7 @@ func midNav(c *fiber.Ctx, sc *Scope) []views.NavLink {
 	path := c.Path()
 	var out []views.NavLink
 	for _, it := range items {
-		if !can(it.action) {
+		if !sc.Can(it.action) {
 			continue
 		}
 		url := base + it.path
@@ -149,13 +136,6 @@ func midNav(c *fiber.Ctx, sc *Scope) []views.NavLink {
 func csrfToken(c *fiber.Ctx) string {
 	t, _ := c.Locals(LocalCSRF).(string)
 	return t
-}
-
-// formatTime shows t in the account's zone with the zone named, e.g.
-// "2026-11-22 10:04 (Asia/Bangkok, +07)".
-func (h *Handler) formatTime(t time.Time) string {
-	lt := t.In(h.cfg.Location)
-	return lt.Format("2006-01-02 15:04") + " (" + h.cfg.Location.String() + ", " + utcOffset(lt) + ")"
 }
 
 // safeNext returns next when it is a local path (no scheme, no host, no

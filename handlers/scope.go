@@ -14,12 +14,10 @@ const LocalScope = "scope"
 
 // Scope is what web's authorize middleware decided for a request.
 type Scope struct {
-	Mid     string             // the mid of the URL, or "all"
-	All     bool               // /m/all
-	Held    *models.MidAccess  // the person's access to Mid (nil for all)
-	Access  []models.MidAccess // every mid the person may see
-	Allowed []string           // mids where the person's role has Action
-	Action  models.Action
+	Mid    string        // the mid of the URL, or "all"
+	All    bool          // /m/all
+	Access models.Access // what the person may do, on every mid they may see
+	Action models.Action // the route's
 }
 
 // ScopeOf returns the request's scope, or nil outside scoped routes.
@@ -28,13 +26,19 @@ func ScopeOf(c *fiber.Ctx) *Scope {
 	return s
 }
 
-// Mids returns the mids the request covers: the one mid, or every allowed
-// mid for /m/all.
+// Mids returns the mids the request covers: the one mid, or for /m/all
+// every mid where the person may take the route's action.
 func (s *Scope) Mids() []string {
 	if s.All {
-		return s.Allowed
+		return s.Access.MidsWith(s.Action)
 	}
 	return []string{s.Mid}
+}
+
+// Can reports whether the person may take action on the request's mid (on
+// /m/all: on some mid they hold).
+func (s *Scope) Can(action models.Action) bool {
+	return s != nil && s.Access.Can(s.Mid, action)
 }
 
 // actor is who does what, for the audit log.
@@ -72,8 +76,8 @@ func midOrEmpty(mid string) string {
 // switcher builds the header's mid switcher: each entry keeps the current
 // page and its query string, with only the mid changed. Outside mid pages,
 // entries open the mid's home.
-func switcher(c *fiber.Ctx, access []models.MidAccess, sc *Scope) []views.MidOption {
-	if len(access) == 0 {
+func switcher(c *fiber.Ctx, access models.Access, sc *Scope) []views.MidOption {
+	if len(access.Mids) == 0 {
 		return nil
 	}
 	path, query := c.Path(), string(c.Request().URI().QueryString())
@@ -89,10 +93,10 @@ func switcher(c *fiber.Ctx, access []models.MidAccess, sc *Scope) []views.MidOpt
 		return u
 	}
 	var opts []views.MidOption
-	if len(access) > 1 {
-		opts = append(opts, views.MidOption{Mid: "all", URL: link("all")})
+	if len(access.Mids) > 1 {
+		opts = append(opts, views.MidOption{Mid: models.AllMids, URL: link(models.AllMids)})
 	}
-	for _, a := range access {
+	for _, a := range access.Mids {
 		opts = append(opts, views.MidOption{Mid: a.Mid.Mid, Label: a.Mid.Label(), URL: link(a.Mid.Mid)})
 	}
 	return opts

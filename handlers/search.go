@@ -41,9 +41,8 @@ func (h *Handler) SearchShow(c *fiber.Ctx) error {
 	live := false
 	if len(hits) == 0 && len(q) <= maxSearchID && !strings.ContainsAny(q, " \t") {
 		for _, mid := range mids {
-			a := accessTo(sc, mid)
-			up := h.orderCache.FindLive(ctx, a, q)
-			vm.Live = append(vm.Live, liveTry(mid, up))
+			up := h.orderCache.FindLive(ctx, *sc.Access.Held(mid), q) // a mid of searchMids: held
+			vm.Live = append(vm.Live, liveTry(mid, up, h.midZone(sc.Access, mid)))
 			if !up.Found {
 				continue
 			}
@@ -54,23 +53,24 @@ func (h *Handler) SearchShow(c *fiber.Ctx) error {
 			break
 		}
 	}
-	loc := h.zoneFor(sc.Access, mids...)
-	vm.Zone = loc.String()
+	// The page names the mids' zone (the configured one when they differ);
+	// each order is in its own mid's zone, named when it is another.
+	vm.Zone, vm.Now = h.zoneFor(sc.Access, mids...).String(), time.Now()
 	if len(hits) == 0 {
-		if err := h.similarOrders(ctx, sc, mids, q, loc, &vm); err != nil {
+		if err := h.similarOrders(ctx, sc, mids, q, &vm); err != nil {
 			return err
 		}
 		return render(c, fiber.StatusOK, views.SearchPage(lp, vm))
 	}
-	now := time.Now()
 	for i := range hits {
 		o := &hits[i].Order
+		loc := h.midZone(sc.Access, o.Mid)
 		seen := o.UpdatedAt
 		if o.CheckedAt != nil {
 			seen = *o.CheckedAt
 		}
 		vm.Hits = append(vm.Hits, views.SearchHitVM{OrderRowVM: orderRow(o, loc), MatchedBy: hits[i].MatchedBy,
-			Live: live, Age: now.Sub(seen)})
+			Live: live, Seen: views.Moment{T: seen, Zone: loc}})
 	}
 	return render(c, fiber.StatusOK, views.SearchPage(lp, vm))
 }
@@ -85,7 +85,7 @@ const minSimilarPrefix = 4
 // similarOrders fills vm with cached orders whose merchant order number
 // starts with q, for a number typed in part ("DEMO-1-0002"), when no order
 // carries q itself. The same filter as the orders list's text box.
-func (h *Handler) similarOrders(ctx context.Context, sc *Scope, mids []string, q string, loc *time.Location, vm *views.SearchVM) error {
+func (h *Handler) similarOrders(ctx context.Context, sc *Scope, mids []string, q string, vm *views.SearchVM) error {
 	if len(q) < minSimilarPrefix || len(q) > maxSearchID {
 		return nil
 	}
@@ -98,7 +98,7 @@ func (h *Handler) similarOrders(ctx context.Context, sc *Scope, mids []string, q
 			vm.SimilarMore = true
 			break
 		}
-		vm.Similar = append(vm.Similar, orderRow(&page.Rows[i], loc))
+		vm.Similar = append(vm.Similar, orderRow(&page.Rows[i], h.midZone(sc.Access, page.Rows[i].Mid)))
 	}
 	// The rows come from every mid searched: so does the list the link opens.
 	listMid := sc.Mid
@@ -112,27 +112,16 @@ func (h *Handler) similarOrders(ctx context.Context, sc *Scope, mids []string, q
 // searchMids are the mids a search covers: every mid where the person may
 // search, the URL's mid first.
 func searchMids(sc *Scope) []string {
-	mids := slices.Clone(sc.Allowed)
+	mids := sc.Access.MidsWith(models.ActSearch)
 	if i := slices.Index(mids, sc.Mid); i > 0 {
 		mids = append([]string{sc.Mid}, slices.Delete(mids, i, i+1)...)
 	}
 	return mids
 }
 
-func accessTo(sc *Scope, mid string) models.MidAccess {
-	for _, a := range sc.Access {
-		if a.Mid.Mid == mid {
-			return a
-		}
-	}
-	return models.MidAccess{Mid: models.Mid{Mid: mid}}
-}
-
-func liveTry(mid string, up models.UpstreamNote) views.LiveTryVM {
-	t := views.LiveTryVM{Mid: mid, API: up.API, Tried: up.Tried, Called: up.Called, Found: up.Found}
-	if !up.At.IsZero() {
-		t.Age = time.Since(up.At)
-	}
+func liveTry(mid string, up models.UpstreamNote, loc *time.Location) views.LiveTryVM {
+	t := views.LiveTryVM{Mid: mid, API: up.API, Tried: up.Tried, Called: up.Called, Found: up.Found,
+		At: views.Moment{T: up.At, Zone: loc}}
 	if up.Err != nil {
 		t.Error = models.GatewayErrorCode(up.Err)
 	}

@@ -24,13 +24,14 @@ func (h *Handler) securityVM(c *fiber.Ctx) (views.SecurityVM, error) {
 	if err != nil {
 		return views.SecurityVM{}, err
 	}
+	// One's own sign-ins are about no mid: shown in the configured zone.
 	vm := views.SecurityVM{TwoFactor: v.User.TOTPEnabledAt != nil}
 	for _, s := range sessions {
-		vm.Sessions = append(vm.Sessions, views.SessionVM{Handle: models.SessionHandle(s.ID), Created: h.formatTime(s.CreatedAt),
-			LastSeen: h.formatTime(s.LastSeenAt), IP: s.IP, UserAgent: shortUserAgent(s.UserAgent), UserAgentFull: s.UserAgent, Current: s.ID == v.Session.ID})
+		vm.Sessions = append(vm.Sessions, views.SessionVM{Handle: models.SessionHandle(s.ID), Created: h.configured(s.CreatedAt),
+			LastSeen: h.configured(s.LastSeenAt), IP: s.IP, UserAgent: shortUserAgent(s.UserAgent), UserAgentFull: s.UserAgent, Current: s.ID == v.Session.ID})
 	}
 	if vm.TwoFactor {
-		vm.TwoFactorSince = h.formatTime(*v.User.TOTPEnabledAt)
+		vm.TwoFactorSince = h.configured(*v.User.TOTPEnabledAt)
 		if vm.RecoveryLeft, err = h.store.RecoveryCodesLeft(c.UserContext(), v.User.ID); err != nil {
 			return vm, err
 		}

@@ -25,12 +25,12 @@ func (h *Handler) SyncCreate(c *fiber.Ctx) error {
 	var held *models.MidAccess
 	offered := slices.ContainsFunc(vm.VIPMids, func(o views.SyncMidOption) bool { return o.Value == mid })
 	if offered && (sc.All || mid == sc.Mid) {
-		held = midAccess(sc, mid)
+		held = sc.Access.Held(mid)
 	}
 	if held == nil {
 		return h.syncInvalid(c, vm, mid, "sync.error.mid")
 	}
-	loc := h.zoneFor([]models.MidAccess{*held}, held.Mid.Mid)
+	loc := h.midZone(sc.Access, mid) // the day is the mid's account's
 	day, err := time.ParseInLocation(time.DateOnly, c.FormValue("day"), loc)
 	today := time.Now().In(loc)
 	todayStart := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)
@@ -52,14 +52,4 @@ func (h *Handler) SyncCreate(c *fiber.Ctx) error {
 func (h *Handler) syncInvalid(c *fiber.Ctx, vm views.SyncVM, mid, msgID string) error {
 	vm.Mid, vm.Day, vm.Error = mid, c.FormValue("day"), h.T(c, msgID)
 	return render(c, fiber.StatusOK, views.SyncPage(h.layout(c, "sync.title"), vm))
-}
-
-// midAccess returns the person's access to mid within the scope.
-func midAccess(sc *Scope, mid string) *models.MidAccess {
-	for i := range sc.Access {
-		if sc.Access[i].Mid.Mid == mid {
-			return &sc.Access[i]
-		}
-	}
-	return nil
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"slices"
 	"strings"
 	"time"
 
@@ -43,16 +42,14 @@ func (h *Handler) syncVM(c *fiber.Ctx) (views.SyncVM, error) {
 	if err != nil {
 		return vm, err
 	}
-	for _, a := range sc.Access {
-		if !slices.Contains(mids, a.Mid.Mid) {
-			continue
-		}
+	for _, mid := range mids {
+		a := sc.Access.Held(mid)
 		switch kinds[a.Mid.AccountID] {
 		case models.APIv3:
-			vm.V3Mids = append(vm.V3Mids, a.Mid.Mid)
+			vm.V3Mids = append(vm.V3Mids, mid)
 		case models.APIVIP:
-			if models.Can(a.Role, models.ActResync) {
-				vm.VIPMids = append(vm.VIPMids, views.SyncMidOption{Value: a.Mid.Mid, Label: a.Mid.Label()})
+			if sc.Access.Can(mid, models.ActResync) {
+				vm.VIPMids = append(vm.VIPMids, views.SyncMidOption{Value: mid, Label: a.Mid.Label()})
 			}
 		}
 	}
@@ -69,7 +66,7 @@ func (h *Handler) syncVM(c *fiber.Ctx) (views.SyncVM, error) {
 	}
 	for _, j := range jobs {
 		row := views.SyncJobRow{Mid: j.Mid, Day: j.DayString(), Status: j.Status, Fetched: j.Fetched, Error: j.Error,
-			Attempts: j.Attempts, Updated: localTimeZ(j.UpdatedAt, loc)}
+			Attempts: j.Attempts, Updated: views.Moment{T: j.UpdatedAt, Zone: h.midZone(sc.Access, j.Mid)}}
 		if j.Total != nil && *j.Total > 0 {
 			row.Total = *j.Total
 			row.Percent = min(100, j.Fetched*100/row.Total)

@@ -441,9 +441,9 @@ type MidAccess struct {
 	TimeZone    string // the mid's account's zone (IANA name), for showing times
 }
 
-// Access returns the mids a person may see with their role on each: every
-// mid (as owner) for owners, else their memberships.
-func (s *Store) Access(ctx context.Context, u *User) ([]MidAccess, error) {
+// Access returns what a person may do: the mids they may see with their
+// role on each (every mid, as owner, for owners; else their memberships).
+func (s *Store) Access(ctx context.Context, u *User) (Access, error) {
 	// One query per request (every signed-in page asks): the account's zone
 	// comes along, so pages show times without asking for the account.
 	var rows []struct {
@@ -461,14 +461,14 @@ func (s *Store) Access(ctx context.Context, u *User) ([]MidAccess, error) {
 			Joins("JOIN memberships ms ON ms.mid = m.mid").Where("ms.user_id = ?", u.ID)
 	}
 	if err := q.Order("m.mid").Scan(&rows).Error; err != nil {
-		return nil, err
+		return Access{}, err
 	}
 	out := make([]MidAccess, len(rows))
 	for i, r := range rows {
 		out[i] = MidAccess{Mid: r.Mid, Role: r.Role, RefundCap: r.RefundCap, SameDayOnly: r.SameDayOnly, TimeZone: r.TimeZone}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Mid.Mid < out[j].Mid.Mid })
-	return out, nil
+	return Access{Owner: u.IsOwner, Mids: out}, nil
 }
 
 // SetLastMid remembers the mid a person (by) switched to, so their home

@@ -204,7 +204,7 @@ func (s *Store) scope(tx *gorm.DB, actor *User) (peopleScope, error) {
 	}
 	for _, g := range gs {
 		sc.roles[g.Mid] = g.Role
-		if Can(g.Role, ActManagePeople) {
+		if RoleCan(g.Role, ActManagePeople) {
 			sc.mids[g.Mid] = true
 		}
 	}

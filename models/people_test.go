@@ -202,10 +202,11 @@ func TestCreatePersonRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the one-time password does not work: %v", err)
 	}
-	access, err := s.Access(ctx, u)
+	acc, err := s.Access(ctx, u)
 	if err != nil {
 		t.Fatal(err)
 	}
+	access := acc.Mids
 	if len(access) != 1 || access[0].Mid.Mid != "mchA" || access[0].Role != models.RoleSupport ||
 		access[0].RefundCap == nil || *access[0].RefundCap != 123450 || !access[0].SameDayOnly {
 		t.Errorf("access = %+v, want support on mchA capped at 123450 satang, same day only", access)

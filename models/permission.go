@@ -3,7 +3,8 @@ package models
 import "slices"
 
 // Action is something a person may or may not do on a mid. The matrix below
-// is the one place that decides; web enforces it per route.
+// is the one place that decides; Access applies it to a person, and web
+// enforces it per route.
 type Action string
 
 // Actions, from reading to managing.
@@ -21,7 +22,7 @@ const (
 	ActViewAudit       Action = "view_audit"
 	ActManagePeople    Action = "manage_people"
 	// ActManageAccounts is account-wide: merchant accounts and credentials.
-	// Only owners have it.
+	// Only owners have it (ownerOnly).
 	ActManageAccounts Action = "manage_accounts"
 )
 
@@ -29,7 +30,8 @@ const (
 var Actions = []Action{ActView, ActSearch, ActRefreshOrder, ActViewSettlements, ActExport, ActCreateLink,
 	ActCancelLink, ActRefund, ActViewEvents, ActResync, ActViewAudit, ActManagePeople, ActManageAccounts}
 
-// matrix: role -> actions it may take on a mid it holds.
+// matrix: role -> actions it may take on a mid it holds. Owners hold every
+// mid as RoleOwner (Store.Access).
 var matrix = map[string][]Action{
 	RoleOwner: Actions,
 	RoleManager: {ActView, ActSearch, ActRefreshOrder, ActViewSettlements, ActExport, ActCreateLink, ActCancelLink,
@@ -41,8 +43,16 @@ var matrix = map[string][]Action{
 	RoleViewer:  {ActView, ActSearch, ActViewSettlements},
 }
 
-// Can reports whether role permits action.
-func Can(role string, a Action) bool {
+// ownerOnly are the account-wide actions of the matrix: about the merchant
+// accounts themselves, not one mid, so no role held on a mid gives them;
+// only being an owner (User.IsOwner) does. A membership row naming the
+// owner role on one mid does not make its holder an owner.
+var ownerOnly = map[Action]bool{ActManageAccounts: true}
+
+// RoleCan reports whether role permits action on a mid held with it: the
+// matrix itself, for the rules of this package and for tests. Whether a
+// person may do something is Access.Can.
+func RoleCan(role string, a Action) bool {
 	return slices.Contains(matrix[role], a)
 }
 
@@ -68,7 +78,7 @@ func rank(role string) int {
 // ActManagePeople and rank strictly higher. A manager manages finance,
 // support and viewers there, never another manager.
 func Outranks(actor, target string) bool {
-	return Can(actor, ActManagePeople) && rank(actor) > rank(target)
+	return RoleCan(actor, ActManagePeople) && rank(actor) > rank(target)
 }
 
 // CanGrant reports whether someone holding role actor on a mid may give

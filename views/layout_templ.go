@@ -241,7 +241,7 @@ func Layout(lp LayoutProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if lp.User.IsOwner {
+			if lp.CanManageAccounts {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<li><a href=\"/accounts\" data-testid=\"nav-accounts\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

@@ -1,7 +1,6 @@
 package views
 
 import (
-	"context"
 	"strconv"
 	"time"
 
@@ -20,22 +19,6 @@ type Money struct {
 // models/money, so that parsing (amount.Parse) and display never disagree.
 func money(m Money) string {
 	return amount.Format(m.Minor, m.Currency)
-}
-
-// ago words how long ago something happened: "just now", "42 s ago",
-// "3 min ago", "5 h ago", "2 d ago".
-func ago(ctx context.Context, d time.Duration) string {
-	switch {
-	case d < 5*time.Second:
-		return T(ctx, "orders.ago.now")
-	case d < time.Minute:
-		return Tf(ctx, "orders.ago.seconds", map[string]any{"N": int(d.Seconds())})
-	case d < time.Hour:
-		return Tf(ctx, "orders.ago.minutes", map[string]any{"N": int(d.Minutes())})
-	case d < 48*time.Hour:
-		return Tf(ctx, "orders.ago.hours", map[string]any{"N": int(d.Hours())})
-	}
-	return Tf(ctx, "orders.ago.days", map[string]any{"N": int(d.Hours() / 24)})
 }
 
 // Option is one choice of a select or checkbox group.
@@ -57,7 +40,7 @@ type OrderRowVM struct {
 	Channel        string
 	Amount         Money
 	Refunded       Money
-	CreatedAt      string // in the page's zone
+	CreatedAt      Moment // in its mid's account's zone
 }
 
 // OrderListVM is the orders list with its filter form.
@@ -65,7 +48,7 @@ type OrderListVM struct {
 	Mid      string // the URL's mid, or "all"
 	All      bool   // /m/all: a mid column and a mid filter
 	Action   string // the list's own URL, without query
-	Zone     string // the zone dates and times are in
+	Zone     string // the zone the filter's days are in, named by the page; rows in another name theirs
 	Currency string // of the amount filter
 	// The filter as typed (so a refused value stays in its field).
 	From, To, Min, Max, Text string
@@ -99,7 +82,8 @@ type SavedViewVM struct {
 // SearchVM is the search page.
 type SearchVM struct {
 	Query    string
-	Zone     string // the zone of the hits' times
+	Zone     string    // the zone the page names; a hit in another names its own
+	Now      time.Time // for how old each answer is
 	Searched bool
 	Hits     []SearchHitVM
 	// What was tried when nothing was found (or a mid failed).
@@ -116,9 +100,9 @@ type SearchVM struct {
 // SearchHitVM is one order found, with where the answer came from.
 type SearchHitVM struct {
 	OrderRowVM
-	MatchedBy string        // mch_order_no, ksher_order_no, channel_order_no, gateway_order_no, refund
-	Live      bool          // Ksher answered this very search
-	Age       time.Duration // since Ksher last spoke about it (or since it was cached)
+	MatchedBy string // mch_order_no, ksher_order_no, channel_order_no, gateway_order_no, refund
+	Live      bool   // Ksher answered this very search
+	Seen      Moment // when Ksher last spoke about it (or when it was cached)
 }
 
 // LiveTryVM is what a search asked Ksher on one mid.
@@ -127,7 +111,7 @@ type LiveTryVM struct {
 	API    string   // v3 or vip
 	Tried  []string // question labels: mch_order_no, ksher_order_no, payment_link, channel_order_no, redirect, ...
 	Called bool     // this search asked; false: another asked moments ago
-	Age    time.Duration
+	At     Moment   // when Ksher was last asked (zero when never)
 	Found  bool
 	Error  string // a short code when Ksher could not be asked or did not answer
 }
@@ -143,17 +127,17 @@ type OrderShowVM struct {
 	Paid           Money // what the payer was charged, in the payer's currency
 	Rate           string
 	Refundable     Money
-	PaidAt         string
-	CheckedAt      string // "" when Ksher never answered about it
-	NotifiedAt     string
-	UpdatedAt      string
-	Zone           string
+	PaidAt         Moment // zero when not paid
+	CheckedAt      Moment // zero when Ksher never answered about it
+	NotifiedAt     Moment
+	UpdatedAt      Moment
+	Zone           string // the order's account's zone
 	Timeline       []OrderEventVM
 	Refunds        []RefundVM
 	Raw            string // pretty-printed gateway answer, secrets redacted; "" when none
 	RefreshURL     string // "" when the person may not refresh
 	CSRF           string // the refresh form's token (the form works without JavaScript)
-	NextAskAt      string // when Ksher may be asked again; "" when it may be asked now
+	NextAskAt      Moment // when Ksher may be asked again; zero when it may be asked now
 	Notice         *OrderNotice
 }
 
@@ -167,7 +151,7 @@ type OrderNotice struct {
 
 // OrderEventVM is one line of an order's timeline.
 type OrderEventVM struct {
-	At          string
+	At          Moment
 	Kind        string
 	Summary     string // what happened, in the page's language (or in SummaryLang)
 	SummaryLang string // "" for the page's language; "en" for an entry stored only as English text
@@ -182,7 +166,7 @@ type RefundVM struct {
 	ChannelRefundNo string
 	Amount          Money
 	Status          string
-	At              string
+	At              Moment
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -14,11 +14,12 @@ type LayoutProps struct {
 	Flash      *Flash
 	RequestID  string
 	// Navigation to account-wide pages the person may open.
-	CanManagePeople bool
-	CanViewAudit    bool
+	CanManageAccounts bool
+	CanManagePeople   bool
+	CanViewAudit      bool
 	// MidNav links the pages of the current mid the person may open.
 	MidNav      []NavLink
-	TimeZone    string // the account's zone, named in the footer
+	TimeZone    string // the zone the page shows times in, named in the footer
 	SearchQuery string // what the header's search box holds (the search page's query)
 }
 
@@ -31,9 +32,8 @@ type NavLink struct {
 
 // UserVM is the signed-in person as the header shows them.
 type UserVM struct {
-	Email   string
-	Name    string
-	IsOwner bool
+	Email string
+	Name  string
 }
 
 // MidOption is one entry of the mid switcher.
@@ -60,7 +60,7 @@ type LoginVM struct {
 // without any mid yet).
 type DashboardVM struct {
 	Name       string
-	SignedInAt string // formatted in the account's zone, zone named
+	SignedInAt Moment // in the page's zone
 	Mid        string // "" when the person has no mid, "all" for every mid
 	Mids       []MidRole
 	Stats      *DashboardStats // the mid's last seven days (nil without a mid)
@@ -70,8 +70,7 @@ type DashboardVM struct {
 
 // DashboardStats are a mid's figures since a local day.
 type DashboardStats struct {
-	Since     string // first local day counted
-	Zone      string
+	Since     Moment // the start of the first local day counted, in the zone the days are counted in
 	Paid      int64
 	PaidTotal []Money // per currency
 	Refunded  []Money // per currency
@@ -127,7 +126,7 @@ type AccountRowVM struct {
 	Sandbox        bool
 	Mids           []AccountMidVM
 	Fingerprint    string
-	UpdatedAt      string // in the account's zone, zone named
+	UpdatedAt      Moment // in the account's zone
 }
 
 // AccountMidVM is one mid of an account: its id and name.
@@ -157,7 +156,7 @@ type AccountFormVM struct {
 	CredentialsUnreadable bool     // stored credentials do not open: enter them again
 	RemovedMids           []string // mids the posted form drops: their people lose access, so confirm
 	Fingerprint           string
-	UpdatedAt             string
+	UpdatedAt             Moment            // zero for a new account
 	Errors                map[string]string // field -> translated message
 	Test                  *AccountTestVM    // the last "Test connection" answer
 }
@@ -171,7 +170,7 @@ type AccountKeyVM struct {
 // AccountTestVM is the answer of "Test connection".
 type AccountTestVM struct {
 	OK      bool
-	At      string // when, in the account's zone, zone named
+	At      Moment // in the account's zone
 	Error   string // the client could not be built (configuration), translated
 	Results []AccountTestRowVM
 }
@@ -215,8 +214,7 @@ type AuditOption struct {
 // AuditRowVM is one audit entry as shown.
 type AuditRowVM struct {
 	ID            int64
-	Time          string // in TimeZone, to the second
-	Zone          string // the zone and its offset then, e.g. "Asia/Bangkok, +07"
+	At            Moment // in TimeZone
 	Actor         string
 	Action        string
 	ActionLabel   string

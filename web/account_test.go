@@ -248,7 +248,7 @@ func TestAccountCreateAndEditVIP(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("edit = %d, want 303", resp.StatusCode)
 	}
-	if access, err := e.store.Access(ctx, clerk); err != nil || len(access) != 0 {
+	if access, err := e.store.Access(ctx, clerk); err != nil || len(access.Mids) != 0 {
 		t.Errorf("the role on the removed mid survives: %v %v", access, err)
 	}
 	a2, _ := e.store.Account(ctx, a.ID)

@@ -21,47 +21,32 @@ func (m *middleware) authorize(rule Rule) fiber.Handler {
 			return err
 		}
 		sc := &handlers.Scope{Access: access, Action: rule.Action}
-		for _, a := range access {
-			if models.Can(a.Role, rule.Action) {
-				sc.Allowed = append(sc.Allowed, a.Mid.Mid)
-			}
-		}
 		switch rule.Kind {
 		case kindGlobal:
-			if !v.User.IsOwner && len(sc.Allowed) == 0 {
-				return fiber.ErrForbidden
-			}
-			if rule.Action == models.ActManageAccounts && !v.User.IsOwner {
+			// Owners always; others when some mid they hold allows the
+			// action; account-wide actions owners only (all in Can).
+			if !access.Can(models.AllMids, rule.Action) {
 				return fiber.ErrForbidden
 			}
 		case kindMid:
 			mid := c.Params("mid")
-			if mid == "all" {
-				if !rule.AllowAll {
+			if mid == models.AllMids {
+				if !rule.AllowAll || len(access.Mids) == 0 {
 					return fiber.ErrNotFound
 				}
-				if len(sc.Allowed) == 0 {
-					if len(access) == 0 {
-						return fiber.ErrNotFound
-					}
+				if !access.Can(models.AllMids, rule.Action) {
 					return fiber.ErrForbidden
 				}
-				sc.Mid, sc.All = "all", true
+				sc.Mid, sc.All = models.AllMids, true
 				break
 			}
-			var held *models.MidAccess
-			for i := range access {
-				if access[i].Mid.Mid == mid {
-					held = &access[i]
-				}
-			}
-			if held == nil {
+			if access.Held(mid) == nil {
 				return fiber.ErrNotFound
 			}
-			if !models.Can(held.Role, rule.Action) {
+			if !access.Can(mid, rule.Action) {
 				return fiber.ErrForbidden
 			}
-			sc.Mid, sc.Held = mid, held
+			sc.Mid = mid
 		}
 		c.Locals(handlers.LocalScope, sc)
 		if m.exposeAuthz {

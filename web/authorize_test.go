@@ -133,7 +133,7 @@ func expectedStatus(rule Rule, role, target string) int {
 		if rule.Action == models.ActManageAccounts && !isOwner {
 			return http.StatusForbidden
 		}
-		if isOwner || models.Can(role, rule.Action) {
+		if isOwner || models.RoleCan(role, rule.Action) {
 			return 0
 		}
 		return http.StatusForbidden
@@ -149,7 +149,7 @@ func expectedStatus(rule Rule, role, target string) int {
 				return http.StatusNotFound
 			}
 		}
-		if models.Can(role, rule.Action) {
+		if models.RoleCan(role, rule.Action) {
 			return 0
 		}
 		return http.StatusForbidden

@@ -188,6 +188,9 @@ func TestOrderTimelineShowsKsherTimes(t *testing.T) {
 		if len(rows) != len(tt.want)+1 {
 			t.Fatalf("%s timeline = %q, want %q and the caching entry", tt.lang, rows, tt.want)
 		}
+		if !strings.Contains(body, `<time datetime="2026-11-16T18:59:09+07:00">2026-11-16 18:59:09</time>`) {
+			t.Errorf("%s: the creation has no machine datetime in the account's zone", tt.lang)
+		}
 		for i, want := range tt.want {
 			if rows[i] != want {
 				t.Errorf("%s timeline[%d] = %q, want %q", tt.lang, i, rows[i], want)
@@ -199,7 +202,7 @@ func TestOrderTimelineShowsKsherTimes(t *testing.T) {
 	}
 }
 
-var timelineRowRe = regexp.MustCompile(`(?s)<tr data-testid="timeline-row"[^>]*><td class="mono">([^<]*)</td>.*?<td data-testid="timeline-what"[^>]*>([^<]*)</td>`)
+var timelineRowRe = regexp.MustCompile(`(?s)<tr data-testid="timeline-row"[^>]*><td class="mono">(?:<time [^>]*>)?([^<]*)(?:</time>)?</td>.*?<td data-testid="timeline-what"[^>]*>([^<]*)</td>`)
 
 // timelineRows returns each timeline row as "<local time> <what>".
 func timelineRows(body string) []string {

@@ -112,7 +112,8 @@ func TestPeopleCreateValidationChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	access, err := e.store.Access(context.Background(), u)
+	acc, err := e.store.Access(context.Background(), u)
+	access := acc.Mids
 	if err != nil || len(access) != 1 || access[0].RefundCap == nil || *access[0].RefundCap != 123450 || !access[0].SameDayOnly {
 		t.Errorf("access = %+v, %v; want support on mch35000 capped at 123450, same day", access, err)
 	}
