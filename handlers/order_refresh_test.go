@@ -107,7 +107,8 @@ func MustNotice(tb testing.TB, raw string, vm views.OrderShowVM) *views.OrderNot
 }
 
 func TestRefreshedNotice(t *testing.T) {
-	later := views.OrderShowVM{NextAskAt: "2026-11-22 10:04:05 (Asia/Bangkok, +07)"}
+	at := views.Moment{T: time.Date(2026, 11, 22, 3, 4, 5, 0, time.UTC), Zone: MustZone(t, "Asia/Bangkok")}
+	later := views.OrderShowVM{NextAskAt: at}
 	tests := []struct {
 		name  string
 		query string
@@ -127,7 +128,7 @@ func TestRefreshedNotice(t *testing.T) {
 		{"failed, newline in the code", "refreshed=failed&code=api%0AInjected", views.OrderShowVM{},
 			&views.OrderNotice{Kind: "error", ID: "orders.notice.failed", Data: map[string]any{"Code": "error"}}},
 		{"too soon", "refreshed=too_soon", later,
-			&views.OrderNotice{Kind: "info", ID: "orders.notice.too_soon", Data: map[string]any{"Time": later.NextAskAt}}},
+			&views.OrderNotice{Kind: "info", ID: "orders.notice.too_soon", Data: map[string]any{"Time": "2026-11-22 10:04:05 (Asia/Bangkok, +07)"}}},
 		{"too soon, but it may be asked now", "refreshed=too_soon", views.OrderShowVM{}, nil},
 		{"unknown to Ksher", "refreshed=unknown", views.OrderShowVM{},
 			&views.OrderNotice{Kind: "error", ID: "orders.notice.unknown"}},
@@ -150,7 +151,8 @@ func TestRefreshedNotice(t *testing.T) {
 
 // The detail page words what refreshOutcome put in the link.
 func TestRefreshOutcomeRoundTrip(t *testing.T) {
-	later := views.OrderShowVM{NextAskAt: "later"}
+	at := views.Moment{T: time.Date(2026, 11, 22, 3, 4, 5, 0, time.UTC), Zone: time.UTC}
+	later := views.OrderShowVM{NextAskAt: at}
 	tests := []struct {
 		name string
 		up   models.UpstreamNote
@@ -159,7 +161,7 @@ func TestRefreshOutcomeRoundTrip(t *testing.T) {
 		want any
 	}{
 		{"failed", models.UpstreamNote{Err: &gateway.Error{Kind: gateway.KindAPI, Code: "KSHER_API_ERR_X"}}, "orders.notice.failed", "Code", "api KSHER_API_ERR_X"},
-		{"too soon", models.UpstreamNote{}, "orders.notice.too_soon", "Time", "later"},
+		{"too soon", models.UpstreamNote{}, "orders.notice.too_soon", "Time", "2026-11-22 03:04:05 (UTC, +00)"},
 		{"unknown", models.UpstreamNote{Called: true}, "orders.notice.unknown", "", nil},
 		{"asked", models.UpstreamNote{Called: true, Found: true, Latency: 250 * time.Millisecond}, "orders.notice.asked", "Latency", 250},
 	}
