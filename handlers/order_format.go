@@ -1,10 +1,7 @@
 package handlers
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -132,48 +129,4 @@ func orderRow(o *models.Order, loc *time.Location) views.OrderRowVM {
 		ChannelOrderNo: o.ChannelOrderNo, Status: o.Status, Channel: o.Channel,
 		Amount:   views.Money{Minor: o.Amount, Currency: o.Currency},
 		Refunded: views.Money{Minor: o.Refunded, Currency: o.Currency}, CreatedAt: views.Moment{T: o.CreatedAt, Zone: loc}}
-}
-
-// secretKeys are redacted from raw gateway answers before display. Ksher's
-// answers hold no secrets, only its own signature; this is defence in depth.
-var secretKeys = map[string]bool{"sign": true, "signature": true, "token": true}
-
-// prettyRaw pretty-prints a stored gateway answer with every value under a
-// key named sign, signature or token (any case, any depth) redacted.
-func prettyRaw(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return ""
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return ""
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(redact(v)); err != nil {
-		return ""
-	}
-	return strings.TrimSpace(buf.String())
-}
-
-func redact(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			if secretKeys[strings.ToLower(k)] {
-				t[k] = "[redacted]"
-				continue
-			}
-			t[k] = redact(x)
-		}
-	case []any:
-		for i, x := range t {
-			t[i] = redact(x)
-		}
-	}
-	return v
 }

@@ -64,7 +64,7 @@ func (h *Handler) orderShowVM(c *fiber.Ctx, o *models.Order, notice *views.Order
 		Product: o.Product, Source: o.Source, Rate: o.Rate, Zone: loc.String(), Notice: notice,
 		Refundable: views.Money{Minor: o.Refundable(), Currency: o.Currency},
 		PaidAt:     momentPtr(o.PaidAt, loc), CheckedAt: momentPtr(o.CheckedAt, loc),
-		NotifiedAt: momentPtr(o.NotifiedAt, loc), UpdatedAt: views.Moment{T: o.UpdatedAt, Zone: loc}, Raw: prettyRaw(o.Raw)}
+		NotifiedAt: momentPtr(o.NotifiedAt, loc), UpdatedAt: views.Moment{T: o.UpdatedAt, Zone: loc}, Raw: models.RedactedRaw(o.Raw)}
 	if o.PaidCurrency != "" {
 		vm.Paid = views.Money{Minor: o.PaidAmount, Currency: o.PaidCurrency}
 	}

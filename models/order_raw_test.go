@@ -1,16 +1,14 @@
-package handlers
+package models
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/ksherdash/ksherdash/models"
 )
 
-// prettyRaw indents a stored answer and redacts every value under a key
+// RedactedRaw indents a stored answer and redacts every value under a key
 // named sign, signature or token, in any case and at any depth.
-func TestPrettyRaw(t *testing.T) {
+func TestRedactedRaw(t *testing.T) {
 	tests := []struct {
 		name, raw, want string
 	}{
@@ -38,39 +36,24 @@ func TestPrettyRaw(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := prettyRaw(json.RawMessage(tt.raw)); got != tt.want {
-				t.Errorf("prettyRaw(%q) =\n%s\nwant\n%s", tt.raw, got, tt.want)
+			if got := RedactedRaw(json.RawMessage(tt.raw)); got != tt.want {
+				t.Errorf("RedactedRaw(%q) =\n%s\nwant\n%s", tt.raw, got, tt.want)
 			}
 		})
 	}
 }
 
 // A deep answer full of secrets shows none of them.
-func TestPrettyRawRedactsDeep(t *testing.T) {
+func TestRedactedRawRedactsDeep(t *testing.T) {
 	raw := strings.Repeat(`{"x":[{"sign":"SECRET1","y":`, 50) + `{"Token":"SECRET2"}` + strings.Repeat(`}]}`, 50)
-	got := prettyRaw(json.RawMessage(raw))
+	got := RedactedRaw(json.RawMessage(raw))
 	if got == "" {
-		t.Fatal("prettyRaw = \"\", want the answer")
+		t.Fatal("RedactedRaw = \"\", want the answer")
 	}
 	if strings.Contains(got, "SECRET") {
-		t.Errorf("prettyRaw shows a secret:\n%.400s", got)
+		t.Errorf("RedactedRaw shows a secret:\n%.400s", got)
 	}
 	if n := strings.Count(got, "[redacted]"); n != 51 {
 		t.Errorf("%d values redacted, want 51", n)
-	}
-}
-
-func TestOrderURL(t *testing.T) {
-	tests := []struct {
-		o    models.Order
-		want string
-	}{
-		{models.Order{ID: 42, Mid: "M1"}, "/m/M1/orders/42"},
-		{models.Order{ID: 9223372036854775807, Mid: "mch_35000-A"}, "/m/mch_35000-A/orders/9223372036854775807"},
-	}
-	for _, tt := range tests {
-		if got := orderURL(&tt.o); got != tt.want {
-			t.Errorf("orderURL(%d, %q) = %q, want %q", tt.o.ID, tt.o.Mid, got, tt.want)
-		}
 	}
 }
