@@ -154,7 +154,10 @@ func shortUserAgent(ua string) string {
 			if j := strings.IndexAny(v, ". ;)"); j >= 0 {
 				v = v[:j]
 			}
-			browser = b.name + " " + v
+			if len(v) > 6 || strings.Trim(v, "0123456789") != "" {
+				v = "" // a major version is a few digits; anything else is not worth showing
+			}
+			browser = strings.TrimSpace(b.name + " " + v)
 			break
 		}
 	}

@@ -142,3 +142,16 @@ func TestShortUserAgentOddInput(t *testing.T) {
 		}
 	}
 }
+
+// A browser version that is not a few digits is not copied: a user agent
+// (attacker-supplied on a failed sign-in) cannot make the short form long.
+func TestShortUserAgentBoundsTheVersion(t *testing.T) {
+	for _, ua := range []string{
+		"Mozilla/5.0 (X11; Linux x86_64) Chrome/" + strings.Repeat("9", 4096) + " Safari/537.36",
+		"Mozilla/5.0 (X11; Linux x86_64) Chrome/<script>alert(1)</script> Safari",
+	} {
+		if got := shortUserAgent(ua); got != "Chrome · Linux" {
+			t.Errorf("shortUserAgent(%.60q) = %.80q, want %q", ua, got, "Chrome · Linux")
+		}
+	}
+}
