@@ -89,9 +89,11 @@ func (s *Store) Close() error {
 // a newer schema.
 var ErrSchemaTooNew = errors.New("the database schema is newer than this program; upgrade ksherdash")
 
-// Migrate applies every migration of fsys (files NNNN_name.sql) not yet
-// recorded in schema_migrations, each in its own transaction, in order. A
-// Postgres advisory lock serialises concurrent starts of several replicas.
+// Migrate applies River's migrations (the job engine's tables, see
+// jobs.go), then every migration of fsys (files NNNN_name.sql) not yet
+// recorded in schema_migrations, each in its own transaction, in order. It
+// returns the names of ours it applied. A Postgres advisory lock serialises
+// concurrent starts of several replicas.
 func (s *Store) Migrate(ctx context.Context, fsys fs.FS) ([]string, error) {
 	names, err := fs.Glob(fsys, "*.sql")
 	if err != nil {
@@ -131,6 +133,15 @@ func (s *Store) Migrate(ctx context.Context, fsys fs.FS) ([]string, error) {
 			if !known[v] {
 				return ErrSchemaTooNew
 			}
+		}
+		// River's tables first: a migration of ours may turn rows into
+		// River jobs.
+		river, err := s.migrateRiver(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate River: %w", err)
+		}
+		if river > 0 {
+			s.log.Info("River migrations applied.", "versions", river)
 		}
 		for _, name := range names {
 			v, _ := migrationVersion(name)
