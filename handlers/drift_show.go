@@ -21,15 +21,26 @@ const driftListLimit = 50
 // ?older= minutes (default 30), each with a re-sync button, and one for all
 // of them.
 func (h *Handler) DriftShow(c *fiber.Ctx) error {
+	c.Vary("HX-Request")
 	sc := ScopeOf(c)
 	older := driftOlder(c)
+	resync, err := h.driftResync(c, sc, older)
+	if err != nil {
+		return err
+	}
+	if resync != nil && isPartial(c) {
+		if !resync.Active {
+			c.Set("HX-Refresh", "true") // over: the whole page again, with its lists as they are now
+		}
+		return render(c, fiber.StatusOK, views.DriftResyncBox(*resync))
+	}
 	report, err := h.ops().DriftReport(c.UserContext(), driftFilter(sc, older))
 	if err != nil {
 		return err
 	}
 	vm := views.DriftVM{TimeZone: h.pageZone(sc).String(), OlderMinutes: older,
 		DisagreementsTotal: report.DisagreementsTotal, UnnotifiedTotal: report.UnnotifiedTotal, OpenTotal: report.OpenTotal,
-		Action: "/m/" + sc.Mid + "/drift", ResyncAllURL: "/m/" + sc.Mid + "/drift/resync", CSRF: csrfToken(c)}
+		Action: "/m/" + sc.Mid + "/drift", ResyncAllURL: "/m/" + sc.Mid + "/drift/resync", CSRF: csrfToken(c), Resync: resync}
 	vm.CanResync = sc.Can(models.ActResync)
 	for _, d := range report.Disagreements {
 		row := h.driftRow(sc, &d.Order)
@@ -48,6 +59,25 @@ func (h *Handler) DriftShow(c *fiber.Ctx) error {
 			Confirmed: num("confirmed"), Failed: num("failed")}
 	}
 	return render(c, fiber.StatusOK, views.DriftPage(h.layout(c, "drift.title"), vm))
+}
+
+// driftResync is the "re-sync all" of ?resync= (nil without one, or one
+// the person may not see).
+func (h *Handler) driftResync(c *fiber.Ctx, sc *Scope, older int) (*views.DriftResyncVM, error) {
+	id, err := strconv.ParseInt(c.Query("resync"), 10, 64)
+	if err != nil {
+		return nil, nil
+	}
+	r, err := h.resyncs.Get(c.UserContext(), sc.Mids(), id)
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &views.DriftResyncVM{State: r.State, Done: r.Done, Total: r.Total(), Error: r.Error, Active: r.Active(),
+		Counts:  views.DriftResult{Asked: r.Asked, Skipped: r.Skipped, Changed: r.Changed, Confirmed: r.Confirmed, Failed: r.Failed},
+		PollURL: "/m/" + sc.Mid + "/drift?older=" + strconv.Itoa(older) + "&resync=" + strconv.FormatInt(id, 10)}, nil
 }
 
 // driftOlder reads the "open too long" threshold in minutes (1 min to 7 days).

@@ -53,10 +53,9 @@ type Store interface {
 	SaveAccount(ctx context.Context, by models.Actor, id int64, in models.AccountInput) (*models.MerchantAccount, error)
 	AccountCredentials(a *models.MerchantAccount) (*models.Credentials, error)
 	AuditLog(ctx context.Context, f models.AuditFilter) ([]models.AuditEntry, error)
-	// Orders, operations and drift, declared next to their pages.
+	// Orders and operations, declared next to their pages.
 	OrderStore
 	OperationsStore
-	DriftStore
 }
 
 // models.Store is the one Store.
@@ -93,6 +92,10 @@ type Handler struct {
 	hooks HookReceiver
 	// accountTests tests merchant accounts' connections to Ksher.
 	accountTests AccountTester
+	// syncs queues days of the daily sync; resyncs asks Ksher again about
+	// the drift page's orders (their work runs as River jobs).
+	syncs   DayPuller
+	resyncs DriftResyncer
 }
 
 // Services are the models services the handlers call.
@@ -100,6 +103,8 @@ type Services struct {
 	Orders       OrderCache
 	Hooks        HookReceiver
 	AccountTests AccountTester
+	Sync         DayPuller     // sync_create.go
+	Resyncs      DriftResyncer // drift_resync.go
 }
 
 // OrderCache is what the order pages, the search and the hooks need from
@@ -119,7 +124,8 @@ func New(log *slog.Logger, store Store, tr Translators, cfg Config, svc Services
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	return &Handler{log: log, store: store, i18n: tr, cfg: cfg, orderCache: svc.Orders, hooks: svc.Hooks, accountTests: svc.AccountTests}
+	return &Handler{log: log, store: store, i18n: tr, cfg: cfg, orderCache: svc.Orders, hooks: svc.Hooks, accountTests: svc.AccountTests,
+		syncs: svc.Sync, resyncs: svc.Resyncs}
 }
 
 // OrderStore is what the search and order pages read from models.Store.

@@ -14,7 +14,6 @@ type OperationsStore interface {
 	HandleNotification(ctx context.Context, id int64, o *models.Order, changed, notified bool) error
 	CachedOrderOfAccount(ctx context.Context, accountID int64, mchOrderNo string) (*models.Order, error)
 	ListNotifications(ctx context.Context, f models.NotificationFilter) ([]models.NotificationRow, string, error)
-	EnqueueSync(ctx context.Context, e models.SyncEnqueue) (*models.SyncJob, error)
 	SyncJobs(ctx context.Context, mids []string, limit int) ([]models.SyncJob, error)
 	DriftReport(ctx context.Context, f models.DriftFilter) (*models.DriftReport, error)
 	Accounts(ctx context.Context) ([]models.MerchantAccount, error)

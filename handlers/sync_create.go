@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/url"
 	"slices"
 	"time"
@@ -10,6 +11,12 @@ import (
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/views"
 )
+
+// DayPuller queues a day's pull ("Pull this day"), audited
+// (models.Sync.PullDay).
+type DayPuller interface {
+	PullDay(ctx context.Context, by models.Actor, e models.SyncEnqueue) (*models.SyncJob, error)
+}
 
 // SyncCreate handles POST /m/:mid/sync: queue one vip mid's day (the form's
 // mid: the URL's, or on /m/all one of the person's vip mids where they may
@@ -37,11 +44,8 @@ func (h *Handler) SyncCreate(c *fiber.Ctx) error {
 	if err != nil || day.After(todayStart) || day.Before(todayStart.AddDate(0, 0, -syncMaxDaysBack)) {
 		return h.syncInvalid(c, vm, mid, "sync.error.day")
 	}
-	j, err := h.ops().EnqueueSync(c.UserContext(), models.SyncEnqueue{AccountID: held.Mid.AccountID, Mid: mid, Day: day, Force: true})
+	j, err := h.syncs.PullDay(c.UserContext(), actor(c), models.SyncEnqueue{AccountID: held.Mid.AccountID, Mid: mid, Day: day})
 	if err != nil {
-		return err
-	}
-	if err := h.audit(c, models.AuditResync, "sync "+j.DayString(), mid, map[string]any{"day": j.DayString(), "status": j.Status}); err != nil {
 		return err
 	}
 	return redirectAfterPost(c, vm.Action+"?"+url.Values{"queued": {mid + " " + j.DayString()}}.Encode())

@@ -36,6 +36,9 @@ type JobsConfig struct {
 	// their contexts are cancelled; default 10 s. After the cancel, Stop
 	// waits up to stopGrace more for them to return.
 	StopTimeout time.Duration
+	// ID names this process's client in River's tables (attempted_by,
+	// leader); default: River's, random.
+	ID string
 	// Logger receives River's own logs (component=jobs).
 	Logger *slog.Logger
 	// TestOnly turns on River's test mode (maintenance services start at
@@ -47,10 +50,14 @@ type JobsConfig struct {
 // to return before it gives up (River rescues what is left).
 const stopGrace = 5 * time.Second
 
-// JobInserter inserts jobs inside a GORM transaction; *Jobs implements it.
+// JobInserter is what services need of the job engine: inserting jobs
+// inside a GORM transaction; *Jobs implements it.
 type JobInserter interface {
 	// InsertTx inserts a job that is visible only when tx commits.
 	InsertTx(ctx context.Context, tx *gorm.DB, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	// RetryTx makes job id (waiting for a retry, or scheduled) available
+	// now, when tx commits.
+	RetryTx(ctx context.Context, tx *gorm.DB, id int64) error
 }
 
 // unfinished are the job states a unique job is unique among: a job not
@@ -152,6 +159,7 @@ func (j *Jobs) Client() (*river.Client[*sql.Tx], error) {
 		// hour after this (RescueStuckJobsAfter's default).
 		JobTimeout:      30 * time.Minute,
 		SoftStopTimeout: j.cfg.StopTimeout,
+		ID:              j.cfg.ID,
 		Logger:          j.log,
 		TestOnly:        j.cfg.TestOnly,
 	})
@@ -221,6 +229,23 @@ func (j *Jobs) InsertTx(ctx context.Context, tx *gorm.DB, args river.JobArgs, op
 		return nil, fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
 	}
 	return res, nil
+}
+
+// RetryTx makes job id available now, when tx commits (River's
+// JobRetryTx: a job not running is worked again at once).
+func (j *Jobs) RetryTx(ctx context.Context, tx *gorm.DB, id int64) error {
+	stx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return fmt.Errorf("jobs: retry %d outside a transaction", id)
+	}
+	c, err := j.Client()
+	if err != nil {
+		return err
+	}
+	if _, err := c.JobRetryTx(ctx, stx, id); err != nil {
+		return fmt.Errorf("jobs: retry %d: %w", id, err)
+	}
+	return nil
 }
 
 // migrateRiver brings River's tables up to this River version, one

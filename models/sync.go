@@ -18,31 +18,23 @@ const (
 	SyncFailed  = "failed"
 )
 
-// DefaultSyncStale is how long a running job may go without a heartbeat
-// before another worker takes it over (its worker is presumed dead).
-const DefaultSyncStale = 2 * time.Minute
-
-// ErrSyncLost is returned to a worker whose job was taken over (its
-// heartbeat went stale) or cancelled: it must stop without writing.
-var ErrSyncLost = errors.New("store: sync job no longer held by this worker")
-
 // SyncJob is the pull of one mid's daily transactions report (vip) into
-// the order cache, one page at a time. It is resumable: NextOffset is
-// committed with each page's orders.
+// the order cache, one page at a time: the progress row the sync page
+// shows. The work itself is a River job (SyncDayArgs, sync_service.go); it
+// is resumable because NextOffset is committed with each page's orders.
 type SyncJob struct {
-	ID          int64
-	AccountID   int64
-	Mid         string
-	Day         time.Time // the report's day (a date, in the account's zone)
-	Status      string
-	NextOffset  int
-	Total       *int // rows in the report, once Ksher said
-	Fetched     int
-	Error       string
-	Attempts    int // incremented by each claim: the claim's token
-	HeartbeatAt *time.Time
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID         int64
+	AccountID  int64
+	Mid        string
+	Day        time.Time // the report's day (a date, in the account's zone)
+	Status     string
+	NextOffset int
+	Total      *int // rows in the report, once Ksher said
+	Fetched    int
+	Error      string
+	Attempts   int // the River job's attempt that last worked on it (1: first try)
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // DayString is the job's day as YYYY-MM-DD.
@@ -61,10 +53,12 @@ type SyncEnqueue struct {
 	RepullDoneBefore time.Time
 }
 
-// EnqueueSync queues a mid's day. A job already queued or running is left
-// alone; a failed one resumes from where it stopped; a done one restarts
-// from the first row (Force, or finished before RepullDoneBefore).
-func (s *Store) EnqueueSync(ctx context.Context, e SyncEnqueue) (*SyncJob, error) {
+// enqueueSyncTx records that a mid's day is to be pulled. A job already
+// queued or running is left alone; a failed one resumes from where it
+// stopped; a done one restarts from the first row (Force, or finished
+// before RepullDoneBefore). The caller inserts the River job when the row
+// it returns is queued or running (Sync.Enqueue).
+func (s *Store) enqueueSyncTx(tx *gorm.DB, e SyncEnqueue) (*SyncJob, error) {
 	day := time.Date(e.Day.Year(), e.Day.Month(), e.Day.Day(), 0, 0, 0, 0, time.UTC)
 	now := s.now()
 	repull := e.RepullDoneBefore
@@ -72,7 +66,7 @@ func (s *Store) EnqueueSync(ctx context.Context, e SyncEnqueue) (*SyncJob, error
 		repull = now.Add(time.Hour)
 	}
 	var j SyncJob
-	err := s.db.WithContext(ctx).Raw(`
+	err := tx.Raw(`
 INSERT INTO sync_jobs (account_id, mid, day, status, created_at, updated_at)
 VALUES (@account, @mid, @day, 'queued', @now, @now)
 ON CONFLICT (mid, day) DO UPDATE SET
@@ -88,44 +82,30 @@ RETURNING *`, map[string]any{"account": e.AccountID, "mid": e.Mid, "day": day, "
 		return nil, fmt.Errorf("store: enqueue sync %s %s: %w", e.Mid, day.Format(time.DateOnly), err)
 	}
 	if j.ID == 0 { // left alone: return it as it is
-		if err := s.db.WithContext(ctx).Where("mid = ? AND day = ?", e.Mid, day).Take(&j).Error; err != nil {
+		if err := tx.Where("mid = ? AND day = ?", e.Mid, day).Take(&j).Error; err != nil {
 			return nil, notFoundOr(err, "Sync job")
 		}
 	}
 	return &j, nil
 }
 
-// ClaimSyncJob takes the oldest queued job, or a running one whose
-// heartbeat is older than stale (its worker is gone), marks it running and
-// returns it; nil when there is none. Claims use FOR UPDATE SKIP LOCKED, so
-// any number of workers on any number of replicas each get a different job.
-func (s *Store) ClaimSyncJob(ctx context.Context, stale time.Duration) (*SyncJob, error) {
-	if stale <= 0 {
-		stale = DefaultSyncStale
-	}
-	var claimed *SyncJob
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		now := s.now()
-		var j SyncJob
-		err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked}).
-			Where("status = ? OR (status = ? AND (heartbeat_at IS NULL OR heartbeat_at < ?))", SyncQueued, SyncRunning, now.Add(-stale)).
-			Order("updated_at, id").Take(&j).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		j.Status, j.Attempts, j.HeartbeatAt, j.Error, j.UpdatedAt = SyncRunning, j.Attempts+1, &now, "", now
-		err = tx.Model(&SyncJob{}).Where("id = ?", j.ID).Updates(map[string]any{
-			"status": j.Status, "attempts": j.Attempts, "heartbeat_at": now, "error": "", "updated_at": now}).Error
-		claimed = &j
-		return err
-	})
+// startSyncJob marks job id running in River attempt attempt and returns
+// it; nil when there is nothing to pull (the job is done, or gone with its
+// account). A job running already is taken as it is: River runs a job at
+// least once, and two runs of one job only take turns on its pages.
+func (s *Store) startSyncJob(ctx context.Context, id int64, attempt int) (*SyncJob, error) {
+	var j SyncJob
+	err := s.db.WithContext(ctx).Raw(`
+UPDATE sync_jobs SET status = 'running', attempts = @attempt, error = '', updated_at = @now
+WHERE id = @id AND status <> 'done'
+RETURNING *`, map[string]any{"id": id, "attempt": attempt, "now": s.now()}).Scan(&j).Error
 	if err != nil {
-		return nil, fmt.Errorf("store: claim sync job: %w", err)
+		return nil, fmt.Errorf("store: start sync job %d: %w", id, err)
 	}
-	return claimed, nil
+	if j.ID == 0 {
+		return nil, nil
+	}
+	return &j, nil
 }
 
 // SyncRow is one line of a daily transactions report, as an order update.
@@ -155,12 +135,13 @@ type SyncProgress struct {
 	Changed int // orders the page changed
 }
 
-// SyncPage pulls the next page of job j: under the job's row lock it checks
-// that the job is still this worker's claim (else ErrSyncLost), fetches the
-// page at the committed offset, stores its orders, and commits them with the
-// new offset and a fresh heartbeat, all or nothing. A failed fetch stores
-// nothing and leaves the offset where it was. Holding the lock while
-// fetching means no two workers ever fetch the same page of a job.
+// SyncPage pulls the next page of job j: under the job's row lock it
+// fetches the page at the committed offset, stores its orders, and commits
+// them with the new offset, all or nothing. A failed fetch stores nothing
+// and leaves the offset where it was. Holding the lock while fetching
+// means no two runs of a job (River may run one twice: a rescued job whose
+// worker was only slow) ever fetch the same page: the second waits, then
+// reads the offset the first committed. A job found done is not fetched.
 func (s *Store) SyncPage(ctx context.Context, j *SyncJob, fetch SyncFetch) (*SyncProgress, error) {
 	p := &SyncProgress{}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -169,8 +150,9 @@ func (s *Store) SyncPage(ctx context.Context, j *SyncJob, fetch SyncFetch) (*Syn
 		if err != nil {
 			return notFoundOr(err, "Sync job")
 		}
-		if cur.Status != SyncRunning || cur.Attempts != j.Attempts {
-			return ErrSyncLost
+		if cur.Status == SyncDone {
+			p.Job = &cur
+			return nil
 		}
 		page, err := fetch(ctx, cur.NextOffset)
 		if err != nil {
@@ -200,16 +182,13 @@ func (s *Store) SyncPage(ctx context.Context, j *SyncJob, fetch SyncFetch) (*Syn
 				cur.Total = &cur.Fetched
 			}
 		}
-		cur.HeartbeatAt, cur.UpdatedAt = &now, now
+		cur.UpdatedAt = now
 		p.Rows, p.Job = page.Fetched, &cur
 		return tx.Model(&SyncJob{}).Where("id = ?", cur.ID).Updates(map[string]any{
 			"next_offset": cur.NextOffset, "fetched": cur.Fetched, "total": cur.Total, "status": cur.Status,
-			"heartbeat_at": now, "updated_at": now}).Error
+			"updated_at": now}).Error
 	})
 	if err != nil {
-		if errors.Is(err, ErrSyncLost) {
-			return nil, ErrSyncLost
-		}
 		return nil, fmt.Errorf("store: sync %s %s page at %d: %w", j.Mid, j.DayString(), j.NextOffset, err)
 	}
 	*j = *p.Job
@@ -273,22 +252,22 @@ func paidBefore(status string) bool {
 	return status == StatusRefunded || status == StatusPartiallyRefunded || status == StatusReversed
 }
 
-// FailSyncJob marks job j failed with a reason, if it is still this
-// worker's claim; the offset stays, so the next run resumes there.
-func (s *Store) FailSyncJob(ctx context.Context, j *SyncJob, reason string) error {
+// failSyncJob marks job j failed with a reason while it is running; the
+// offset stays, so the next run (River's retry, or a later queueing)
+// resumes there.
+func (s *Store) failSyncJob(ctx context.Context, j *SyncJob, reason string) error {
 	if len(reason) > 500 {
 		reason = reason[:500]
 	}
-	now := s.now()
-	return s.db.WithContext(ctx).Model(&SyncJob{}).Where("id = ? AND status = ? AND attempts = ?", j.ID, SyncRunning, j.Attempts).
-		Updates(map[string]any{"status": SyncFailed, "error": reason, "heartbeat_at": nil, "updated_at": now}).Error
+	return s.db.WithContext(ctx).Model(&SyncJob{}).Where("id = ? AND status = ?", j.ID, SyncRunning).
+		Updates(map[string]any{"status": SyncFailed, "error": reason, "updated_at": s.now()}).Error
 }
 
-// ReleaseSyncJob puts job j back in the queue (its worker is stopping), if
-// it is still this worker's claim.
-func (s *Store) ReleaseSyncJob(ctx context.Context, j *SyncJob) error {
-	return s.db.WithContext(ctx).Model(&SyncJob{}).Where("id = ? AND status = ? AND attempts = ?", j.ID, SyncRunning, j.Attempts).
-		Updates(map[string]any{"status": SyncQueued, "heartbeat_at": nil, "updated_at": s.now()}).Error
+// releaseSyncJob puts job j back in the queue while it is running (its
+// worker is stopping; River retries the job).
+func (s *Store) releaseSyncJob(ctx context.Context, j *SyncJob) error {
+	return s.db.WithContext(ctx).Model(&SyncJob{}).Where("id = ? AND status = ?", j.ID, SyncRunning).
+		Updates(map[string]any{"status": SyncQueued, "updated_at": s.now()}).Error
 }
 
 // SyncJobs returns the jobs of mids, newest day first (at most limit, default 60).

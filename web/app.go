@@ -38,12 +38,18 @@ type Deps struct {
 	Gateways *models.GatewayClients
 	// Orders is the order cache's service; nil builds one over Gateways.
 	Orders *models.Orders
+	// Sync and Resyncs are the services whose work runs on the process's
+	// River client (cmd starts it); nil builds them over an engine of this
+	// app alone that is never started (jobs are queued, not worked).
+	Sync    *models.Sync
+	Resyncs *models.DriftResyncs
 }
 
 // services returns the handlers' services: d.Orders, or one built over
-// d.Gateways (or a private cache of clients), and the notifications
-// service over it.
-func (d Deps) services() handlers.Services {
+// d.Gateways (or a private cache of clients), the notifications service
+// over it, and d.Sync and d.Resyncs (or ones over a private engine that
+// only inserts).
+func (d Deps) services() (handlers.Services, error) {
 	orders := d.Orders
 	if orders == nil {
 		gw := d.Gateways
@@ -52,8 +58,27 @@ func (d Deps) services() handlers.Services {
 		}
 		orders = models.NewOrders(d.Store, gw, d.Log)
 	}
-	return handlers.Services{Orders: orders, Hooks: models.NewNotifications(d.Store, orders, d.Log),
+	svc := handlers.Services{Orders: orders, Hooks: models.NewNotifications(d.Store, orders, d.Log),
 		AccountTests: models.NewAccounts(d.Store, orders.Clients(), d.Log)}
+	syncs, resyncs := d.Sync, d.Resyncs
+	if syncs == nil || resyncs == nil {
+		jobs, err := models.NewJobs(d.Store, models.JobsConfig{Logger: d.Log})
+		if err != nil {
+			return svc, err
+		}
+		if syncs == nil {
+			if syncs, err = models.NewSync(d.Store, orders.Clients(), jobs, d.Log, models.SyncConfig{}); err != nil {
+				return svc, err
+			}
+		}
+		if resyncs == nil {
+			if resyncs, err = models.NewDriftResyncs(d.Store, orders, jobs, d.Log); err != nil {
+				return svc, err
+			}
+		}
+	}
+	svc.Sync, svc.Resyncs = syncs, resyncs
+	return svc, nil
 }
 
 // Config is the web part of the configuration.
@@ -89,6 +114,10 @@ func New(d Deps) (*fiber.App, error) {
 	if d.Config.HTTPS {
 		cookiePrefix = "__Host-" // bound to this exact host, https only
 	}
+	svc, err := d.services()
+	if err != nil {
+		return nil, err
+	}
 	h := handlers.New(d.Log, d.Store, tr, handlers.Config{
 		Sandbox:       d.Config.Sandbox,
 		Sessions:      d.Config.Sessions,
@@ -98,7 +127,7 @@ func New(d Deps) (*fiber.App, error) {
 		Location:      d.Config.Location,
 		LoginTokenKey: deriveKey(d.Config.SecretKey, "login-2fa"),
 		BaseURL:       d.Config.BaseURL,
-	}, d.services())
+	}, svc)
 	m := &middleware{
 		log:           d.Log,
 		store:         d.Store,

@@ -25,7 +25,6 @@ import (
 	"github.com/ksherdash/ksherdash/gateway"
 	"github.com/ksherdash/ksherdash/gateway/ksign"
 	"github.com/ksherdash/ksherdash/gateway/sandbox"
-	"github.com/ksherdash/ksherdash/handlers"
 	"github.com/ksherdash/ksherdash/migrations"
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/models/pgtest"
@@ -52,6 +51,7 @@ type hookEnv struct {
 	ksherKey *rsa.PrivateKey // the (simulated) Ksher key that signs v3 notifications
 	mchKey   *rsa.PrivateKey // the merchant's key: signs requests, never notifications
 	env      *testEnv        // the app for in-memory page requests
+	jobs     *models.Jobs    // the app's River client, started by tests that need jobs worked
 }
 
 func mustTestKey(t *testing.T, name string) *rsa.PrivateKey {
@@ -124,7 +124,21 @@ func newHookEnv(t *testing.T) *hookEnv {
 	}
 	e.appURL = "http://" + ln.Addr().String()
 	loc, _ := time.LoadLocation("Asia/Bangkok")
-	app, err := New(Deps{Log: log, Store: store, Config: Config{
+	// The program's services over one River client (not started here).
+	if e.jobs, err = models.NewJobs(store, models.JobsConfig{FetchPollInterval: 50 * time.Millisecond, StopTimeout: time.Second, TestOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.jobs.Stop(context.Background()) })
+	orders := models.NewOrders(store, models.NewGatewayClients(store, log), log)
+	syncs, err := models.NewSync(store, models.NewGatewayClients(store, nil, gateway.WithNoSleep()), e.jobs, log, models.SyncConfig{PageSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resyncs, err := models.NewDriftResyncs(store, orders, e.jobs, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := New(Deps{Log: log, Store: store, Orders: orders, Sync: syncs, Resyncs: resyncs, Config: Config{
 		SecretKey: []byte(strings.Repeat("x", 32)), BaseURL: e.appURL, Sandbox: true, Location: loc,
 		Sessions: models.SessionPolicy{Idle: 30 * time.Minute, Absolute: 12 * time.Hour}, Logins: models.DefaultLoginPolicy,
 	}})
@@ -621,9 +635,49 @@ func TestEventLogPage(t *testing.T) {
 	}
 }
 
-// newSyncWorker is a worker over the test's store, as one replica runs it.
-func newSyncWorker(e *hookEnv) *handlers.SyncWorker {
-	return handlers.NewSyncWorker(e.store, models.NewGatewayClients(e.store, nil, gateway.WithNoSleep()), nil, handlers.SyncConfig{PageSize: 3})
+// startJobs starts the app's River client: queued jobs are worked.
+func (e *hookEnv) startJobs(t *testing.T) {
+	t.Helper()
+	if err := e.jobs.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// resyncDone polls the drift page's re-sync at loc (a redirect after
+// "re-sync all"; River must be working jobs) until it is over and the poll
+// asks for the whole page again, then loads the page as the browser does
+// and returns it.
+func (e *hookEnv) resyncDone(t *testing.T, c *client, loc string) string {
+	t.Helper()
+	_, box := e.poll(t, c, loc, "the re-sync to finish", func(resp *http.Response, body string) bool {
+		return resp.Header.Get("HX-Refresh") == "true"
+	})
+	if strings.Contains(box, "<html") || strings.Contains(box, "every 2s") {
+		t.Errorf("polled box = %s, want the box alone, no more polling", box)
+	}
+	_, body := c.get(loc)
+	if m := resyncRe.FindStringSubmatch(body); m == nil || m[1] != models.ResyncDone || m[2] != m[3] || strings.Contains(body, `hx-trigger="every 2s"`) {
+		t.Errorf("page after the re-sync: progress %v, want done, all asked, no polling", m)
+	}
+	return body
+}
+
+// poll asks for path as htmx polling does, until cond holds for the
+// answer (bounded).
+func (e *hookEnv) poll(t *testing.T, c *client, path, what string, cond func(resp *http.Response, body string) bool) (*http.Response, string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("HX-Request", "true")
+		resp, body := c.do(req)
+		if cond(resp, body) {
+			return resp, body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; last answer %d:\n%s", what, resp.StatusCode, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // signIn creates a person with a password and signs them in.
@@ -711,13 +765,11 @@ func TestSyncPage(t *testing.T) {
 		}
 		e.waitDelivered(t, id)
 	}
-	w := newSyncWorker(e)
-	if ran, err := w.RunOnce(ctx); !ran || err != nil {
-		t.Fatalf("RunOnce = %v, %v", ran, err)
-	}
-	req := httptest.NewRequest(http.MethodGet, "/m/"+hookVIPMid+"/sync", nil)
-	req.Header.Set("HX-Request", "true")
-	resp, body = c.do(req)
+	e.startJobs(t) // River works the queued day; the page polls its row
+	resp, body = e.poll(t, c, "/m/"+hookVIPMid+"/sync", "the day done", func(_ *http.Response, body string) bool {
+		m := syncRowRe.FindAllStringSubmatch(body, -1)
+		return len(m) == 1 && m[0][3] != models.SyncQueued && m[0][3] != models.SyncRunning
+	})
 	if m := syncRowRe.FindAllStringSubmatch(body, -1); resp.StatusCode != http.StatusOK || len(m) != 1 || m[0][3] != models.SyncDone ||
 		!strings.Contains(body, "2 of 2") || strings.Contains(body, "every 2s") || strings.Contains(body, "<html") {
 		t.Errorf("polled table = %d rows %v, want done, 2 of 2, no more polling:\n%s", resp.StatusCode, m, body)
@@ -732,6 +784,11 @@ func TestSyncPage(t *testing.T) {
 		t.Errorf("viewer queueing = %d, want 403", resp.StatusCode)
 	}
 }
+
+var (
+	resyncRe = regexp.MustCompile(`data-testid="drift-resync-progress" data-state="([^"]+)" data-done="(\d+)" data-total="(\d+)"`)
+	countsRe = regexp.MustCompile(`data-testid="drift-resync-counts" data-asked="(\d+)" data-skipped="(\d+)" data-changed="(\d+)" data-confirmed="(\d+)" data-failed="(\d+)"`)
+)
 
 // The drift page lists disagreements, paid orders without a notification
 // and orders open too long; re-sync asks Ksher through the order cache
@@ -795,22 +852,36 @@ func TestDriftPageAndResync(t *testing.T) {
 		t.Errorf("after re-sync, the page lacks the result or the disagreement:\n%s", body)
 	}
 
-	// Re-sync all shown (A, B, C): A was asked under 10 s ago.
+	// Re-sync all shown (A, B, C): a job. The page, without JavaScript,
+	// shows it queued (and polls it, with htmx); once River has worked it
+	// the poll asks for the whole page again, which shows what it did: A
+	// was asked under 10 s ago.
 	resp, _ = c.post(page+"/resync", url.Values{"csrf": {c.csrf}})
 	loc := resp.Header.Get("Location")
-	for _, want := range []string{"asked=2", "skipped=1", "changed=0", "confirmed=1", "failed=0"} {
-		if !strings.Contains(loc, want) {
-			t.Errorf("resync all -> %s, want %s", loc, want)
-		}
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, page+"?") || !strings.Contains(loc, "resync=") {
+		t.Fatalf("resync all = %d %s, want 303 back to the drift page with the re-sync", resp.StatusCode, loc)
+	}
+	_, body = c.get(loc)
+	if m := resyncRe.FindStringSubmatch(body); m == nil || m[1] != models.ResyncQueued || m[3] != "3" || !strings.Contains(body, `hx-trigger="every 2s"`) {
+		t.Fatalf("drift page after resync all: progress %v, want queued, 0 of 3, polling:\n%s", m, body)
+	}
+	e.startJobs(t)
+	body = e.resyncDone(t, c, loc)
+	if m := countsRe.FindStringSubmatch(body); m == nil || m[1] != "2" || m[2] != "1" || m[3] != "0" || m[4] != "1" || m[5] != "0" {
+		t.Errorf("resync all counts (asked, skipped, changed, confirmed, failed) = %v, want 2 1 0 1 0", m)
 	}
 	if n := e.sb.Calls("vip.redirect.query"); n != 3 {
 		t.Errorf("queries = %d, want 3 (A once, then B and C)", n)
 	}
+	if strings.Contains(body, `data-testid="drift-unnotified-row" data-order="HOOK-DR-B"`) {
+		t.Error("B is still listed as paid without a notification after Ksher confirmed it")
+	}
 	// Again at once: what is still shown (A, C; Ksher confirmed B paid, so
 	// it left the list) was asked moments ago.
 	resp, _ = c.post(page+"/resync", url.Values{"csrf": {c.csrf}})
-	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "asked=0") || !strings.Contains(loc, "skipped=2") {
-		t.Errorf("second resync all -> %s, want asked=0 skipped=2", loc)
+	body = e.resyncDone(t, c, resp.Header.Get("Location"))
+	if m := countsRe.FindStringSubmatch(body); m == nil || m[1] != "0" || m[2] != "2" {
+		t.Errorf("second resync all counts = %v, want asked 0, skipped 2", m)
 	}
 	if n := e.sb.Calls("vip.redirect.query"); n != 3 {
 		t.Errorf("queries = %d after a re-sync within 10 s, want still 3", n)

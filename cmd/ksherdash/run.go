@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/ksherdash/ksherdash/gateway/sandbox"
-	"github.com/ksherdash/ksherdash/handlers"
 	"github.com/ksherdash/ksherdash/migrations"
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/models/pgserver"
@@ -196,7 +195,21 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	// in-process 10-second query guard then covers both.
 	gateways := models.NewGatewayClients(db.store, log)
 	orders := models.NewOrders(db.store, gateways, log)
-	app, err := web.New(web.Deps{Log: log, Store: db.store, Sandbox: httpHandler(sb), Gateways: gateways, Orders: orders, Config: web.Config{
+	// Background work runs on River, in the same database: the services
+	// register their workers, the client starts once the app listens.
+	jobs, err := models.NewJobs(db.store, models.JobsConfig{Logger: log, StopTimeout: jobStopTimeout})
+	if err != nil {
+		return err
+	}
+	syncs, err := models.NewSync(db.store, gateways, jobs, log, models.SyncConfig{Interval: c.SyncInterval})
+	if err != nil {
+		return err
+	}
+	resyncs, err := models.NewDriftResyncs(db.store, orders, jobs, log)
+	if err != nil {
+		return err
+	}
+	app, err := web.New(web.Deps{Log: log, Store: db.store, Sandbox: httpHandler(sb), Gateways: gateways, Orders: orders, Sync: syncs, Resyncs: resyncs, Config: web.Config{
 		SecretKey: key, HTTPS: strings.HasPrefix(baseURL, "https://"), BaseURL: baseURL, Sandbox: sandboxOn,
 		Location: c.TimeZone, RequestTimeout: c.RequestTimeout, TrustedProxies: c.TrustedProxies,
 		Sessions: models.SessionPolicy{Idle: c.SessionIdle, Absolute: c.SessionMaxAge},
@@ -209,16 +222,17 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil && !errors.Is(err, models.ErrNotFirstStart) {
 		return err
 	}
-	// Background work: the daily sync of vip transactions reports. Jobs are
-	// claimed in Postgres, so every replica may run a worker.
-	// They stop (a job in flight goes back to the queue) before the database.
-	workers, stopWorkers := context.WithCancel(ctx)
-	syncWorker := handlers.NewSyncWorker(db.store, gateways, log, handlers.SyncConfig{Interval: c.SyncInterval})
-	workersDone := make(chan struct{})
-	go func() { defer close(workersDone); syncWorker.Run(workers) }()
-	defer func() { stopWorkers(); <-workersDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()
+	// Jobs run on every replica; River's leader inserts the periodic ones
+	// (the daily sync), so they run once per period across replicas. They
+	// stop before the app (in sandbox mode a sync talks to /sandbox) and
+	// the database: running jobs get jobStopTimeout to finish, then are
+	// cancelled (a cancelled day goes back to the queue).
+	if err := jobs.Start(ctx); err != nil {
+		return err
+	}
+	defer jobs.Stop(context.WithoutCancel(ctx))
 	log.Info("Listening.", "url", baseURL, "config", c)
 	fmt.Fprintf(stdout, "ksherdash listening on %s\n", baseURL)
 	if pw != "" {
@@ -231,11 +245,16 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	case <-ctx.Done():
 	}
 	log.Info("Shutting down.")
+	_ = jobs.Stop(context.WithoutCancel(ctx)) // logged by Stop
 	if err := app.ShutdownWithTimeout(10 * time.Second); err != nil {
 		log.Warn("Shutdown was not clean.", slog.Any("error", err))
 	}
 	return nil
 }
+
+// jobStopTimeout is how long shutdown lets running jobs finish before
+// cancelling them (Jobs.Stop then waits a few seconds more for them).
+const jobStopTimeout = 10 * time.Second
 
 // sandboxMode decides whether the built-in simulator runs: SANDBOX=on or
 // off, or (auto) when no account talks to the real Ksher.
