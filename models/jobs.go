@@ -108,7 +108,40 @@ func NewJobs(s *Store, cfg JobsConfig) (*Jobs, error) {
 	if log == nil {
 		log = s.log
 	}
-	return &Jobs{db: sqlDB, log: log.With("component", "jobs"), cfg: cfg, workers: river.NewWorkers()}, nil
+	return &Jobs{db: sqlDB, log: riverLogger(log).With("component", "jobs"), cfg: cfg, workers: river.NewWorkers()}, nil
+}
+
+// riverLogger is log for River's own messages, with their Info lines
+// (client started, job counts every few seconds, each migration applied)
+// moved down to Debug: our logs say what matters in our words; River's
+// warnings and errors stay as they are.
+func riverLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(infoAsDebug{log.Handler()})
+}
+
+type infoAsDebug struct{ slog.Handler }
+
+func (h infoAsDebug) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.Handler.Enabled(ctx, demote(l))
+}
+
+func (h infoAsDebug) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = demote(r.Level)
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h infoAsDebug) WithAttrs(as []slog.Attr) slog.Handler {
+	return infoAsDebug{h.Handler.WithAttrs(as)}
+}
+func (h infoAsDebug) WithGroup(name string) slog.Handler {
+	return infoAsDebug{h.Handler.WithGroup(name)}
+}
+
+func demote(l slog.Level) slog.Level {
+	if l >= slog.LevelInfo && l < slog.LevelWarn {
+		return slog.LevelDebug
+	}
+	return l
 }
 
 // addWorker registers a worker; services call it from their constructor.
@@ -258,7 +291,7 @@ func (s *Store) migrateRiver(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	m, err := rivermigrate.New(riverdatabasesql.New(sqlDB), &rivermigrate.Config{Logger: s.log})
+	m, err := rivermigrate.New(riverdatabasesql.New(sqlDB), &rivermigrate.Config{Logger: riverLogger(s.log)})
 	if err != nil {
 		return 0, err
 	}
