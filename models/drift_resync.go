@@ -9,6 +9,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Drift re-sync: asking Ksher again about orders the drift page lists,
@@ -178,54 +179,53 @@ func (d *DriftResyncs) Get(ctx context.Context, mids []string, id int64) (*BulkR
 	return &r, nil
 }
 
-// run works re-sync id from its position to its end. Each order's counts
-// commit with the position moved past it, only from the position read: a
-// second run of the same job (River's rescue) asks again at most the order
-// in flight and never counts it twice.
+// run works re-sync id from its position to its end. Each order is asked
+// under the row's lock and its counts commit with the position moved past
+// it: a second run of the same job (River's rescue of a slow worker) waits
+// for the order in flight, then goes on from the committed position, so no
+// order is asked or counted twice.
 func (d *DriftResyncs) run(ctx context.Context, id int64) error {
 	db := d.store.db.WithContext(ctx)
-	var r BulkResync
-	if err := db.Take(&r, id).Error; err != nil {
-		return notFoundOr(err, "Re-sync")
-	}
-	if r.State == ResyncDone {
-		return nil
-	}
-	if err := db.Model(&BulkResync{}).Where("id = ?", id).Updates(map[string]any{"state": ResyncRunning, "error": "", "updated_at": d.store.now()}).Error; err != nil {
+	err := db.Model(&BulkResync{}).Where("id = ? AND state <> ?", id, ResyncDone).
+		Updates(map[string]any{"state": ResyncRunning, "error": "", "updated_at": d.store.now()}).Error
+	if err != nil {
 		return err
 	}
-	for pos := r.Done; pos < r.Total(); {
+	for finished := false; !finished; {
 		if err := ctx.Err(); err != nil {
 			d.setState(ctx, id, ResyncQueued, "") // stopping: River retries the job
 			return err
 		}
-		var c ResyncCounts
-		o, err := d.store.FindOrder(ctx, r.Mids, r.OrderIDs[pos])
-		switch {
-		case ErrorCode(err) == ENOTFOUND: // gone since: nothing to ask
-		case err != nil:
-			d.setState(ctx, id, ResyncFailed, err.Error())
-			return err
-		default:
-			c = d.resyncOne(ctx, o)
-		}
-		res := db.Exec(`UPDATE drift_resyncs SET done = done + 1, asked = asked + ?, skipped = skipped + ?, changed = changed + ?,
-			confirmed = confirmed + ?, failed = failed + ?, updated_at = ? WHERE id = ? AND done = ?`,
-			c.Asked, c.Skipped, c.Changed, c.Confirmed, c.Failed, d.store.now(), id, pos)
-		if res.Error != nil {
-			d.setState(ctx, id, ResyncFailed, res.Error.Error())
-			return res.Error
-		}
-		if res.RowsAffected == 0 { // another run moved on: continue from where it is
-			if err := db.Take(&r, id).Error; err != nil {
-				return err
+		err := db.Transaction(func(tx *gorm.DB) error {
+			var r BulkResync
+			if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Take(&r, id).Error; err != nil {
+				return notFoundOr(err, "Re-sync")
 			}
-			pos = r.Done
-			continue
+			if r.State == ResyncDone || r.Done >= r.Total() {
+				finished = true
+				return tx.Model(&BulkResync{}).Where("id = ?", id).Updates(map[string]any{"state": ResyncDone, "updated_at": d.store.now()}).Error
+			}
+			var c ResyncCounts
+			o, err := d.store.FindOrder(ctx, r.Mids, r.OrderIDs[r.Done])
+			switch {
+			case ErrorCode(err) == ENOTFOUND: // gone since: nothing to ask
+			case err != nil:
+				return err
+			default:
+				c = d.resyncOne(ctx, o)
+			}
+			return tx.Exec(`UPDATE drift_resyncs SET done = done + 1, asked = asked + ?, skipped = skipped + ?, changed = changed + ?,
+				confirmed = confirmed + ?, failed = failed + ?, updated_at = ? WHERE id = ?`,
+				c.Asked, c.Skipped, c.Changed, c.Confirmed, c.Failed, d.store.now(), id).Error
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				d.setState(ctx, id, ResyncFailed, err.Error())
+			}
+			return err
 		}
-		pos++
 	}
-	return db.Model(&BulkResync{}).Where("id = ?", id).Updates(map[string]any{"state": ResyncDone, "updated_at": d.store.now()}).Error
+	return nil
 }
 
 func (d *DriftResyncs) setState(ctx context.Context, id int64, state, reason string) {

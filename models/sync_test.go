@@ -648,3 +648,33 @@ func TestMigrationTurnsQueuedSyncJobsIntoRiverJobs(t *testing.T) {
 		t.Errorf("the failed day = %s, want left failed (the next schedule resumes it)", j.Status)
 	}
 }
+
+// "Pull this day" on a day whose job waits for River's backoff (it failed
+// twice: the next try is 16 s away) makes the job available at once: the
+// person who asked does not wait for the backoff.
+func TestSyncPullThisDayDoesNotWaitForTheBackoff(t *testing.T) {
+	ctx := context.Background()
+	e := newSyncEnv(t, "mch35618")
+	e.paidOrders(t, "mch35618", 2)
+	r := e.replica(t, "a", 1, models.SyncConfig{})
+	if _, err := e.sb.AddFault(sandbox.Fault{Op: syncTxnOp, Kind: sandbox.Fault5xx, Status: 502, Next: 2}); err != nil {
+		t.Fatal(err)
+	}
+	e.enqueue(t, r, "mch35618", false)
+	r.start(t)
+	waitFor(t, 20*time.Second, "the second failure", func() bool {
+		js := e.riverJobs(t, "sync_day")
+		return len(js) == 1 && js[0].Attempt == 2 && js[0].State == string(rivertype.JobStateRetryable)
+	})
+	asked := time.Now()
+	if _, err := r.sync.PullDay(ctx, models.Actor{Email: "fin@example.com"}, models.SyncEnqueue{AccountID: e.account.ID, Mid: "mch35618", Day: e.day}); err != nil {
+		t.Fatal(err)
+	}
+	j := e.waitJob(t, "mch35618", "to be done", isDone)
+	if took := time.Since(asked); took > 10*time.Second || j.Attempts != 3 || j.Fetched != 2 {
+		t.Errorf("after Pull this day: done in %v, attempt %d, fetched %d; want done at once (not after the 16 s backoff) in attempt 3", took, j.Attempts, j.Fetched)
+	}
+	if js := e.riverJobs(t, "sync_day"); len(js) != 1 {
+		t.Errorf("River jobs = %+v, want the one job, retried", js)
+	}
+}
