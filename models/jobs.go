@@ -281,6 +281,20 @@ func (j *Jobs) RetryTx(ctx context.Context, tx *gorm.DB, id int64) error {
 	return nil
 }
 
+// completeTx marks the running job completed inside tx (River's
+// JobCompleteTx): the job finishes with the change that finishes its work,
+// or neither does. The worker then returns nil.
+func completeTx[T river.JobArgs](ctx context.Context, tx *gorm.DB, job *river.Job[T]) error {
+	stx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return fmt.Errorf("jobs: complete %s outside a transaction", job.Kind)
+	}
+	if _, err := river.JobCompleteTx[*riverdatabasesql.Driver](ctx, stx, job); err != nil {
+		return fmt.Errorf("jobs: complete %s %d: %w", job.Kind, job.ID, err)
+	}
+	return nil
+}
+
 // migrateRiver brings River's tables up to this River version, one
 // transaction per River version (a later one uses an enum value an earlier
 // one adds, which Postgres refuses within one transaction). The caller

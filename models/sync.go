@@ -66,7 +66,14 @@ func (s *Store) enqueueSyncTx(tx *gorm.DB, e SyncEnqueue) (*SyncJob, error) {
 		repull = now.Add(time.Hour)
 	}
 	var j SyncJob
-	err := tx.Raw(`
+	// Queued or running: left alone, read without waiting for the row's
+	// lock (a run holds it while Ksher answers a page; "Pull this day"
+	// must not wait for that).
+	err := tx.Where("mid = ? AND day = ? AND status IN ?", e.Mid, day, []string{SyncQueued, SyncRunning}).Limit(1).Find(&j).Error
+	if err != nil || j.ID != 0 {
+		return &j, err
+	}
+	err = tx.Raw(`
 INSERT INTO sync_jobs (account_id, mid, day, status, created_at, updated_at)
 VALUES (@account, @mid, @day, 'queued', @now, @now)
 ON CONFLICT (mid, day) DO UPDATE SET
@@ -91,21 +98,37 @@ RETURNING *`, map[string]any{"account": e.AccountID, "mid": e.Mid, "day": day, "
 
 // startSyncJob marks job id running in River attempt attempt and returns
 // it; nil when there is nothing to pull (the job is done, or gone with its
-// account). A job running already is taken as it is: River runs a job at
-// least once, and two runs of one job only take turns on its pages.
-func (s *Store) startSyncJob(ctx context.Context, id int64, attempt int) (*SyncJob, error) {
-	var j SyncJob
-	err := s.db.WithContext(ctx).Raw(`
-UPDATE sync_jobs SET status = 'running', attempts = @attempt, error = '', updated_at = @now
-WHERE id = @id AND status <> 'done'
-RETURNING *`, map[string]any{"id": id, "attempt": attempt, "now": s.now()}).Scan(&j).Error
+// account). A day found done is finished by complete (the River job's
+// completion, nil outside River) under the row's lock, so a re-pull queued
+// meanwhile is either seen here or finds the job finished and inserts its
+// own. A job running already is taken as it is: River runs a job at least
+// once, and two runs of one job only take turns on its pages.
+func (s *Store) startSyncJob(ctx context.Context, id int64, attempt int, complete func(tx *gorm.DB) error) (*SyncJob, error) {
+	var j *SyncJob
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var cur SyncJob
+		err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Take(&cur, id).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if cur.Status == SyncDone {
+			if complete != nil {
+				return complete(tx)
+			}
+			return nil
+		}
+		cur.Status, cur.Attempts, cur.Error, cur.UpdatedAt = SyncRunning, attempt, "", s.now()
+		j = &cur
+		return tx.Model(&SyncJob{}).Where("id = ?", id).Updates(map[string]any{
+			"status": cur.Status, "attempts": attempt, "error": "", "updated_at": cur.UpdatedAt}).Error
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: start sync job %d: %w", id, err)
 	}
-	if j.ID == 0 {
-		return nil, nil
-	}
-	return &j, nil
+	return j, nil
 }
 
 // SyncRow is one line of a daily transactions report, as an order update.
@@ -142,7 +165,11 @@ type SyncProgress struct {
 // means no two runs of a job (River may run one twice: a rescued job whose
 // worker was only slow) ever fetch the same page: the second waits, then
 // reads the offset the first committed. A job found done is not fetched.
-func (s *Store) SyncPage(ctx context.Context, j *SyncJob, fetch SyncFetch) (*SyncProgress, error) {
+// When the day is (or becomes) done, complete runs in the same transaction:
+// the River job finishes with its row (nil outside River), so a re-pull
+// queued at that moment finds either a running day it may leave alone or
+// a finished job and inserts its own.
+func (s *Store) SyncPage(ctx context.Context, j *SyncJob, fetch SyncFetch, complete func(tx *gorm.DB) error) (*SyncProgress, error) {
 	p := &SyncProgress{}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var cur SyncJob
@@ -152,6 +179,9 @@ func (s *Store) SyncPage(ctx context.Context, j *SyncJob, fetch SyncFetch) (*Syn
 		}
 		if cur.Status == SyncDone {
 			p.Job = &cur
+			if complete != nil {
+				return complete(tx)
+			}
 			return nil
 		}
 		page, err := fetch(ctx, cur.NextOffset)
@@ -184,9 +214,13 @@ func (s *Store) SyncPage(ctx context.Context, j *SyncJob, fetch SyncFetch) (*Syn
 		}
 		cur.UpdatedAt = now
 		p.Rows, p.Job = page.Fetched, &cur
-		return tx.Model(&SyncJob{}).Where("id = ?", cur.ID).Updates(map[string]any{
+		err = tx.Model(&SyncJob{}).Where("id = ?", cur.ID).Updates(map[string]any{
 			"next_offset": cur.NextOffset, "fetched": cur.Fetched, "total": cur.Total, "status": cur.Status,
 			"updated_at": now}).Error
+		if err == nil && cur.Status == SyncDone && complete != nil {
+			err = complete(tx)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: sync %s %s page at %d: %w", j.Mid, j.DayString(), j.NextOffset, err)

@@ -207,14 +207,20 @@ func (s *Sync) Schedule(ctx context.Context) (int, error) {
 // (River retries, and the retry resumes there); when ctx ends (the process
 // stops) the day goes back to queued. A day already done is left alone.
 func (s *Sync) RunDay(ctx context.Context, id int64, attempt int) error {
-	j, err := s.store.startSyncJob(ctx, id, attempt)
+	return s.runDay(ctx, id, attempt, nil)
+}
+
+// runDay is RunDay; complete finishes the River job in the transaction
+// that finishes the day (nil: River finishes it after the return).
+func (s *Sync) runDay(ctx context.Context, id int64, attempt int, complete func(tx *gorm.DB) error) error {
+	j, err := s.store.startSyncJob(ctx, id, attempt, complete)
 	if err != nil || j == nil {
 		return err
 	}
 	log := s.log.With("mid", j.Mid, "day", j.DayString(), "attempt", attempt)
 	log.Debug("Sync job started.", "offset", j.NextOffset)
 	for {
-		p, err := s.PullPage(ctx, j)
+		p, err := s.pullPage(ctx, j, complete)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			if rerr := s.store.releaseSyncJob(context.WithoutCancel(ctx), j); rerr != nil {
@@ -235,6 +241,10 @@ func (s *Sync) RunDay(ctx context.Context, id int64, attempt int) error {
 
 // PullPage fetches and stores the next page of day j.
 func (s *Sync) PullPage(ctx context.Context, j *SyncJob) (*SyncProgress, error) {
+	return s.pullPage(ctx, j, nil)
+}
+
+func (s *Sync) pullPage(ctx context.Context, j *SyncJob, complete func(tx *gorm.DB) error) (*SyncProgress, error) {
 	gw, a, err := s.clients.For(ctx, j.AccountID)
 	if err != nil {
 		return nil, err
@@ -267,7 +277,7 @@ func (s *Sync) PullPage(ctx context.Context, j *SyncJob) (*SyncProgress, error) 
 		}
 		page.Fetched = n
 		return page, nil
-	})
+	}, complete)
 }
 
 // syncDayWorker works sync_day jobs.
@@ -277,7 +287,7 @@ type syncDayWorker struct {
 }
 
 func (w *syncDayWorker) Work(ctx context.Context, job *river.Job[SyncDayArgs]) error {
-	return w.sync.RunDay(ctx, job.Args.SyncJobID, job.Attempt)
+	return w.sync.runDay(ctx, job.Args.SyncJobID, job.Attempt, func(tx *gorm.DB) error { return completeTx(ctx, tx, job) })
 }
 
 // syncScheduleWorker works the periodic sync_schedule job.

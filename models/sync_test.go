@@ -165,8 +165,14 @@ func (e *syncEnv) job(t *testing.T, mid string) models.SyncJob {
 func (e *syncEnv) waitJob(t *testing.T, mid, what string, cond func(models.SyncJob) bool) models.SyncJob {
 	t.Helper()
 	var j models.SyncJob
-	waitFor(t, 20*time.Second, mid+" "+what, func() bool { j = e.job(t, mid); return cond(j) })
-	return j
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if j = e.job(t, mid); cond(j) {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s %s: day %+v, River jobs %+v", mid, what, j, e.riverJobs(t, "sync_day"))
+		}
+	}
 }
 
 func isDone(j models.SyncJob) bool { return j.Status == models.SyncDone }
@@ -377,25 +383,26 @@ func TestSyncDayJobIsUniqueWhileUnfinished(t *testing.T) {
 	if js := e.riverJobs(t, "sync_day"); len(js) != 1 {
 		t.Fatalf("River jobs after queueing twice = %+v, want one", js)
 	}
-	// While it runs (slow answers), queueing it again is still that job.
-	if _, err := e.sb.AddFault(sandbox.Fault{Op: syncTxnOp, Kind: sandbox.FaultLatency, LatencyMS: 500}); err != nil {
+	// While it runs (its first page takes 3 s), queueing it again is
+	// still that job.
+	if _, err := e.sb.AddFault(sandbox.Fault{Op: syncTxnOp, Kind: sandbox.FaultLatency, LatencyMS: 3000, Next: 1}); err != nil {
 		t.Fatal(err)
 	}
 	a.start(t)
 	b.start(t)
 	e.waitJob(t, "mch35618", "to run", func(j models.SyncJob) bool { return j.Status == models.SyncRunning })
-	if _, err := b.sync.PullDay(ctx, models.Actor{Email: "fin@example.com"}, models.SyncEnqueue{AccountID: e.account.ID, Mid: "mch35618", Day: e.day}); err != nil {
-		t.Fatal(err)
+	if j, err := b.sync.PullDay(ctx, models.Actor{Email: "fin@example.com"}, models.SyncEnqueue{AccountID: e.account.ID, Mid: "mch35618", Day: e.day}); err != nil || j.Status != models.SyncRunning {
+		t.Fatalf("queueing the running day = %+v, %v; want it running, left alone", j, err)
 	}
 	if js := e.riverJobs(t, "sync_day"); len(js) != 1 {
 		t.Fatalf("River jobs after queueing a running day = %+v, want one", js)
 	}
 	e.waitJob(t, "mch35618", "to be done", isDone)
-	waitFor(t, 10*time.Second, "the job to complete", func() bool {
-		return e.riverJobs(t, "sync_day")[0].State == string(rivertype.JobStateCompleted)
-	})
-	if js := e.riverJobs(t, "sync_day"); js[0].Attempt != 1 || strings.Contains(js[0].AttemptedBy, ",") {
-		t.Errorf("River job = %+v, want worked once by one replica", js[0])
+	// The job finished in the transaction that finished the day (read
+	// after it, never running still): a day queued from now on is a new
+	// job, not a duplicate of one about to end.
+	if js := e.riverJobs(t, "sync_day"); js[0].State != string(rivertype.JobStateCompleted) || js[0].Attempt != 1 || strings.Contains(js[0].AttemptedBy, ",") {
+		t.Errorf("River job once the day is done = %+v, want completed, worked once by one replica", js[0])
 	}
 	if n := e.sb.Calls(syncTxnOp); n != 2 {
 		t.Errorf("report requests = %d, want 2: the day pulled once", n)
