@@ -21,7 +21,8 @@ type AccountTester interface {
 // AccountCheck handles POST /accounts/:id/test ("Test connection"): one
 // real signed call per mid (models.Accounts.TestConnection, audited), each
 // answer shown. htmx gets the result partial; a plain form gets the account
-// page with it.
+// page with it. When no mid got an answer because Ksher did not answer in
+// time or failed itself, that is the answer: 504 or 502 (web).
 func (h *Handler) AccountCheck(c *fiber.Ctx) error {
 	id, err := accountID(c)
 	if err != nil {
@@ -33,6 +34,9 @@ func (h *Handler) AccountCheck(c *fiber.Ctx) error {
 	}
 	res := h.accountTestVM(c, check)
 	h.log.Info("Account connection tested.", "request_id", RequestID(c), "account_id", id, "ok", res.OK)
+	if err := check.Unanswered(); err != nil {
+		return err
+	}
 	if isPartial(c) {
 		return render(c, fiber.StatusOK, views.AccountTestResult(res))
 	}

@@ -14,21 +14,33 @@ import (
 // OrderRefresh handles POST /m/:mid/orders/:id/refresh: ask Ksher about the
 // order now, whatever its state, but never sooner than models.QueryGap after Ksher
 // last spoke about it (across replicas: refreshOrder goes through
-// Upstream). htmx gets the order panel back with what happened; a plain form
-// is sent back to the detail page, whose timeline shows the call.
+// Upstream). htmx gets the order panel back with what happened, or, when
+// Ksher did not answer in time or answered unusably, that error (504, 502:
+// web swaps it into #flash). A plain form is sent back to the detail page,
+// whose timeline shows the call; a refusal in Ksher's own words (which no
+// URL carries) is shown on the detail page at once.
 func (h *Handler) OrderRefresh(c *fiber.Ctx) error {
 	o, err := h.scopedOrder(c)
 	if err != nil {
 		return err
 	}
 	o, up := h.orderCache.Refresh(c.UserContext(), o, true)
-	if c.Get("HX-Request") != "true" {
+	htmx := c.Get("HX-Request") == "true"
+	code := models.ErrorCode(up.Err)
+	if code == models.EINTERNAL || (htmx && (code == models.EGATEWAYTIMEOUT || code == models.EBADGATEWAY)) {
+		return up.Err
+	}
+	refused := code == models.EINVALID || code == models.ETOOMANYREQUEST
+	if !htmx && !refused {
 		// The detail page words the outcome (refreshedNotice).
 		return redirectAfterPost(c, orderURL(o)+"?"+refreshOutcome(up).Encode())
 	}
 	loc := h.midZone(ScopeOf(c).Access, o.Mid)
 	var notice *views.OrderNotice
 	switch {
+	case refused && models.ErrorMessageID(up.Err) != "":
+		msg := views.Tf(c.UserContext(), models.ErrorMessageID(up.Err), models.ErrorData(up.Err))
+		notice = &views.OrderNotice{Kind: "error", ID: "orders.notice.refused", Data: map[string]any{"Message": msg}}
 	case up.Err != nil:
 		notice = &views.OrderNotice{Kind: "error", ID: "orders.notice.failed", Data: map[string]any{"Code": models.GatewayErrorCode(up.Err)}}
 	case !up.Called:
@@ -43,14 +55,19 @@ func (h *Handler) OrderRefresh(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if !htmx {
+		return render(c, fiber.StatusOK, views.OrderShowPage(h.layout(c, "orders.detail.page_title"), vm))
+	}
 	return render(c, fiber.StatusOK, views.OrderPanel(vm))
 }
 
 // refreshOutcome is what a refresh did, for the detail page a plain form
-// is sent back to: ?refreshed=failed|too_soon|unknown|asked (with the
-// error's code, or the call's latency).
+// is sent back to: ?refreshed=timeout|failed|too_soon|unknown|asked (with
+// the error's code, or the call's latency).
 func refreshOutcome(up models.UpstreamNote) url.Values {
 	switch {
+	case models.ErrorCode(up.Err) == models.EGATEWAYTIMEOUT:
+		return url.Values{"refreshed": {"timeout"}}
 	case up.Err != nil:
 		return url.Values{"refreshed": {"failed"}, "code": {models.GatewayErrorCode(up.Err)}}
 	case !up.Called:
@@ -74,6 +91,8 @@ func (h *Handler) refreshedNotice(c *fiber.Ctx, o *models.Order, vm views.OrderS
 			code = "error"
 		}
 		return &views.OrderNotice{Kind: "error", ID: "orders.notice.failed", Data: map[string]any{"Code": code}}
+	case "timeout":
+		return &views.OrderNotice{Kind: "error", ID: "orders.notice.timeout"}
 	case "too_soon":
 		if vm.NextAskAt.IsZero() {
 			return nil // it may be asked again now

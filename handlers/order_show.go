@@ -27,7 +27,11 @@ func (h *Handler) OrderShow(c *fiber.Ctx) error {
 	o, up := h.orderCache.Refresh(c.UserContext(), o, false)
 	var notice *views.OrderNotice
 	if up.Err != nil {
-		notice = &views.OrderNotice{Kind: "error", ID: "orders.notice.view_failed", Data: map[string]any{"Code": models.GatewayErrorCode(up.Err)}}
+		id := "orders.notice.view_failed"
+		if models.ErrorCode(up.Err) == models.EGATEWAYTIMEOUT {
+			id = "orders.notice.view_timeout"
+		}
+		notice = &views.OrderNotice{Kind: "error", ID: id, Data: map[string]any{"Code": models.GatewayErrorCode(up.Err)}}
 	} else if up.Called && !up.Found {
 		notice = &views.OrderNotice{Kind: "error", ID: "orders.notice.unknown"}
 	} else if up.Called {
@@ -49,11 +53,7 @@ func (h *Handler) scopedOrder(c *fiber.Ctx) (*models.Order, error) {
 	if err != nil {
 		return nil, fiber.ErrNotFound
 	}
-	o, err := h.orders().FindOrder(c.UserContext(), ScopeOf(c).Mids(), id)
-	if models.ErrorCode(err) == models.ENOTFOUND {
-		return nil, fiber.ErrNotFound
-	}
-	return o, err
+	return h.orders().FindOrder(c.UserContext(), ScopeOf(c).Mids(), id) // ENOTFOUND: 404 (web)
 }
 
 // orderShowVM builds the detail page's view model.

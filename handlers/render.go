@@ -153,11 +153,11 @@ func safeNext(next string) string {
 
 // RenderError renders an error page, or the error partial for htmx requests
 // (the layout swaps it into #flash). message, when empty, is the translation
-// of msgID.
-func (h *Handler) RenderError(c *fiber.Ctx, status int, msgID, message string) error {
+// of msgID with data.
+func (h *Handler) RenderError(c *fiber.Ctx, status int, msgID string, data map[string]any, message string) error {
 	h.setLanguage(c)
 	if message == "" {
-		message = h.T(c, msgID)
+		message = views.Tf(c.UserContext(), msgID, data)
 	}
 	vm := views.ErrorVM{Status: status, Message: message, RequestID: RequestID(c)}
 	c.Response().ResetBody()

@@ -123,7 +123,7 @@ func liveTry(mid string, up models.UpstreamNote, loc *time.Location) views.LiveT
 	t := views.LiveTryVM{Mid: mid, API: up.API, Tried: up.Tried, Called: up.Called, Found: up.Found,
 		At: views.Moment{T: up.At, Zone: loc}}
 	if up.Err != nil {
-		t.Error = models.GatewayErrorCode(up.Err)
+		t.Error, t.Timeout = models.GatewayErrorCode(up.Err), models.ErrorCode(up.Err) == models.EGATEWAYTIMEOUT
 	}
 	return t
 }

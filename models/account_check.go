@@ -51,11 +51,30 @@ type MidCheck struct {
 	// On success: what Ksher said (v3 merchant_info; vip the channel list).
 	MerchantID, AccountType string
 	Channels                []string
-	// On failure: the gateway error, without secrets.
+	// On failure: the gateway error, without secrets, and its domain
+	// meaning (GatewayError).
 	Kind       string
 	Code       string
 	Message    string
 	HTTPStatus int
+	Err        error
+}
+
+// Unanswered returns, when no mid got an answer because Ksher did not
+// answer in time or failed itself (5xx), the first mid's error
+// (EGATEWAYTIMEOUT, EBADGATEWAY): Ksher's answer is then the whole
+// outcome. Otherwise nil: refused credentials, signatures that do not
+// verify and hosts that cannot be reached are what the test shows per mid.
+func (c *AccountCheck) Unanswered() error {
+	if len(c.Mids) == 0 {
+		return nil
+	}
+	for _, m := range c.Mids {
+		if m.OK || (m.Kind != string(gateway.KindTimeout) && m.HTTPStatus < 500) {
+			return nil
+		}
+	}
+	return c.Mids[0].Err
 }
 
 // TestConnection builds account id's client from its stored credentials
@@ -139,6 +158,7 @@ func (s *Accounts) checkMid(ctx context.Context, reqID string, client *gateway.C
 	if cause := ge.Unwrap(); cause != nil && (ge.Kind == gateway.KindTransport || ge.Kind == gateway.KindTimeout) {
 		row.Message = strings.TrimSpace(row.Message + " (" + cause.Error() + ")")
 	}
+	row.Err = GatewayError(err)
 	s.log.Info("Account check failed.", "request_id", reqID, "mid", mid, "kind", row.Kind, "code", row.Code)
 	return row
 }

@@ -31,6 +31,8 @@ type Error struct {
 	// MsgID, when set, names the message in the UI's catalogs, so pages
 	// show it in the reader's language; Message is its English text.
 	MsgID string
+	// Data fills MsgID's placeholders (Ksher's own words of a decline).
+	Data map[string]any
 	// Err is the cause, when there is one (a *gateway.Error for the
 	// gateway codes): errors.As still finds it.
 	Err error
@@ -63,6 +65,16 @@ func ErrorMessageID(err error) string {
 		return e.MsgID
 	}
 	return ""
+}
+
+// ErrorData returns the placeholders of the first *Error in err's chain,
+// or nil.
+func ErrorData(err error) map[string]any {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Data
+	}
+	return nil
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL

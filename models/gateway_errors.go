@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/ksherdash/ksherdash/gateway"
@@ -16,7 +17,8 @@ import (
 //   - Ksher answered 5xx, something that is not its protocol (KindTransport),
 //     or a signature that did not verify: EBADGATEWAY (logged by web).
 //   - Ksher refused the call (KindAPI): EINVALID with Ksher's own code and
-//     message, which the page shows as it is (Ksher words it, in English).
+//     message, which the page shows as it is (Ksher words it, in English),
+//     inside "error.gateway_declined" (Data "Reason").
 //   - Ksher asks us to wait (KindRateLimited, or the client's own 10-second
 //     guard): ETOOMANYREQUEST.
 //   - The account's API cannot do this, or the request was refused before it
@@ -55,9 +57,23 @@ func GatewayError(err error) error {
 		if ge.HTTPStatus >= http.StatusInternalServerError {
 			return &Error{Code: EBADGATEWAY, MsgID: "error.bad_gateway", Message: "Ksher's answer could not be used.", Err: err}
 		}
-		return &Error{Code: EINVALID, Message: declineMessage(ge), Err: err}
+		return &Error{Code: EINVALID, MsgID: "error.gateway_declined", Data: map[string]any{"Reason": declineReason(ge)},
+			Message: declineMessage(ge), Err: err}
 	}
-	return &Error{Code: EINVALID, Message: "Ksher cannot be asked this for this account: " + ge.Message, Err: err}
+	return &Error{Code: EINVALID, MsgID: "error.gateway_unsupported", Data: map[string]any{"Reason": ge.Message},
+		Message: "Ksher cannot be asked this for this account: " + ge.Message, Err: err}
+}
+
+// declineReason is Ksher's code and message of a refusal, "CODE: message"
+// (either alone when the other is empty; the HTTP status when both are).
+func declineReason(ge *gateway.Error) string {
+	switch {
+	case ge.Code != "" && ge.Message != "":
+		return ge.Code + ": " + ge.Message
+	case ge.Code != "" || ge.Message != "":
+		return ge.Code + ge.Message
+	}
+	return "HTTP " + strconv.Itoa(ge.HTTPStatus)
 }
 
 // declineMessage is what Ksher said when it refused: its code and its

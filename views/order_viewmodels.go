@@ -114,6 +114,8 @@ type LiveTryVM struct {
 	At     Moment   // when Ksher was last asked (zero when never)
 	Found  bool
 	Error  string // a short code when Ksher could not be asked or did not answer
+	// Timeout: Ksher did not answer in time (the page says so in words).
+	Timeout bool
 }
 
 // OrderShowVM is an order's detail page.

@@ -18,14 +18,18 @@ var codes = map[string]int{
 	models.EUNAUTHORIZED:   fiber.StatusUnauthorized,
 	models.EFORBIDDEN:      fiber.StatusForbidden,
 	models.ETOOMANYREQUEST: fiber.StatusTooManyRequests,
+	models.EGATEWAYTIMEOUT: fiber.StatusGatewayTimeout,
+	models.EBADGATEWAY:     fiber.StatusBadGateway,
 	models.EINTERNAL:       fiber.StatusInternalServerError,
 }
 
 // errorHandler renders every error: an error page, or a partial for htmx
-// (swapped into #flash by the layout's htmx config). Internal errors are
-// logged once; people see only "Internal error" and the request id.
+// (swapped into #flash by the layout's htmx config). Errors of 500 and more
+// are logged once (internal ones, and Ksher's failures: 502, 504); people
+// see only their catalog message and the request id.
 func (m *middleware) errorHandler(c *fiber.Ctx, err error) error {
 	status, msgID, message := fiber.StatusInternalServerError, "error.internal", ""
+	var data map[string]any
 	var fe *fiber.Error
 	switch {
 	case errors.Is(err, errCSRF):
@@ -53,7 +57,7 @@ func (m *middleware) errorHandler(c *fiber.Ctx, err error) error {
 			msgID = "error.forbidden"
 		default:
 			if id := models.ErrorMessageID(err); id != "" {
-				msgID = id
+				msgID, data = id, models.ErrorData(err)
 			} else {
 				message = models.ErrorMessage(err)
 			}
@@ -62,5 +66,5 @@ func (m *middleware) errorHandler(c *fiber.Ctx, err error) error {
 	if status >= 500 {
 		m.log.Error("Request failed.", "request_id", handlers.RequestID(c), "path", c.Path(), slog.Any("error", err))
 	}
-	return m.h.RenderError(c, status, msgID, message)
+	return m.h.RenderError(c, status, msgID, data, message)
 }
