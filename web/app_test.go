@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -94,6 +95,12 @@ type client struct {
 
 func newClient(t *testing.T, app *fiber.App) *client {
 	return &client{t: t, app: app, cookies: map[string]string{}}
+}
+
+// clone returns a client with a copy of c's cookies and token: a client is
+// not safe for concurrent use, so each goroutine of a test takes its own.
+func (c *client) clone() *client {
+	return &client{t: c.t, app: c.app, cookies: maps.Clone(c.cookies), csrf: c.csrf}
 }
 
 var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)

@@ -276,12 +276,13 @@ func TestOrderRefreshKeepsKshersTenSeconds(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
+		c := e.owner.clone() // do writes the client's cookies: one each
 		go func() {
 			defer wg.Done()
 			req := httptest.NewRequest(http.MethodPost, path+"/refresh", nil)
-			req.Header.Set("X-CSRF-Token", e.owner.csrf)
+			req.Header.Set("X-CSRF-Token", c.csrf)
 			req.Header.Set("HX-Request", "true")
-			resp, body := e.owner.do(req)
+			resp, body := c.do(req)
 			if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-testid="refresh-notice"`) {
 				t.Errorf("refresh = %d\n%s", resp.StatusCode, body)
 			}
