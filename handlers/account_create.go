@@ -13,7 +13,7 @@ func (h *Handler) AccountNew(c *fiber.Ctx) error {
 }
 
 // AccountCreate handles POST /accounts. Invalid input re-renders the form
-// (422) with every problem and stores nothing; the secrets typed are not
+// (200) with every problem and stores nothing; the secrets typed are not
 // sent back and must be entered again.
 func (h *Handler) AccountCreate(c *fiber.Ctx) error {
 	return h.saveAccount(c, nil)

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 
@@ -109,22 +108,22 @@ func midsText(mids []models.Mid) string {
 
 // checkPEMs parses every key the form carries, so a key that the gateway
 // could not use is refused at once. Problems never quote the key.
-func checkPEMs(f *accountForm) models.AccountProblems {
-	probs := models.AccountProblems{}
+func checkPEMs(f *accountForm) models.Problems {
+	probs := models.Problems{}
 	if f.APIKind != models.APIv3 {
 		return probs
 	}
 	if s := strings.TrimSpace(f.Secrets.SharedPrivateKey); s != "" && !privateKeyOK(s) {
-		probs["private_key"] = models.FieldProblem{ID: "accounts.error.key_invalid_shared"}
+		probs["private_key"] = models.Problem{ID: "accounts.error.key_invalid_shared"}
 	}
 	for mid, s := range f.Secrets.PrivateKeys {
 		if s = strings.TrimSpace(s); s != "" && !privateKeyOK(s) {
-			probs["key_"+mid] = models.FieldProblem{ID: "accounts.error.key_invalid", Data: map[string]any{"Mid": mid}}
+			probs["key_"+mid] = models.Problem{ID: "accounts.error.key_invalid", Data: map[string]any{"Mid": mid}}
 		}
 	}
 	if s := strings.TrimSpace(f.Secrets.KsherPublicKey); s != "" {
 		if _, err := ksign.ParsePublicKey([]byte(s)); err != nil {
-			probs["ksher_public_key"] = models.FieldProblem{ID: "accounts.error.ksher_key_invalid"}
+			probs["ksher_public_key"] = models.Problem{ID: "accounts.error.ksher_key_invalid"}
 		}
 	}
 	return probs
@@ -142,18 +141,6 @@ func accountID(c *fiber.Ctx) (int64, error) {
 		return 0, fiber.ErrNotFound
 	}
 	return id, nil
-}
-
-// translateProblems words each field's problem in the request's language.
-func (h *Handler) translateProblems(c *fiber.Ctx, probs models.AccountProblems) map[string]string {
-	if len(probs) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(probs))
-	for field, p := range probs {
-		out[field] = views.Tf(c.UserContext(), p.ID, p.Data)
-	}
-	return out
 }
 
 // accountFormVM builds the form of account a (nil for a new one) as stored,
@@ -221,13 +208,8 @@ func (h *Handler) saveAccount(c *fiber.Ctx, prev *models.MerchantAccount) error 
 	creds, credProbs := f.Secrets.Apply(stored, f.APIKind, f.Mids)
 	in := models.AccountInput{Name: f.Name, APIKind: f.APIKind, BaseURL: f.BaseURL, GatewayBaseURL: f.GatewayBaseURL,
 		Sandbox: f.Sandbox, TimeZone: f.TimeZone, Mids: f.Mids, Credentials: creds}
-	for _, more := range []models.AccountProblems{credProbs, in.Validate()} {
-		for k, p := range more {
-			if _, ok := probs[k]; !ok {
-				probs[k] = p
-			}
-		}
-	}
+	probs.Merge(credProbs)
+	probs.Merge(in.Validate())
 	var id int64
 	var removed []string
 	if prev != nil {
@@ -235,27 +217,23 @@ func (h *Handler) saveAccount(c *fiber.Ctx, prev *models.MerchantAccount) error 
 		// Dropping a mid also drops everyone's role on it (memberships
 		// cascade): the owner confirms that explicitly.
 		if _, removed = models.DiffMids(prev.Mids, f.Mids); len(removed) > 0 && c.FormValue("confirm_remove") == "" {
-			if _, ok := probs["mids"]; !ok {
-				probs["mids"] = models.FieldProblem{ID: "accounts.error.confirm_remove", Data: map[string]any{"Mids": strings.Join(removed, ", ")}}
-			}
+			probs.Add("mids", "accounts.error.confirm_remove", map[string]any{"Mids": strings.Join(removed, ", ")})
 		}
 	}
 	var a *models.MerchantAccount
 	if len(probs) == 0 {
 		var err error
 		a, err = h.store.SaveAccount(c.UserContext(), actor(c), id, in)
-		var ae *models.AccountError
-		switch {
-		case errors.As(err, &ae):
-			probs[ae.Field] = ae.Problem
-		case err != nil:
+		if bad := models.AsInvalidInput(err); bad != nil {
+			probs.Merge(bad.Problems)
+		} else if err != nil {
 			return err
 		}
 	}
 	if len(probs) > 0 {
 		vm := h.accountFormVM(c, prev, stored, f)
-		vm.Errors, vm.CredentialsUnreadable, vm.RemovedMids = h.translateProblems(c, probs), !readable, removed
-		return render(c, fiber.StatusUnprocessableEntity, views.AccountFormPage(h.accountLayout(c, prev), vm))
+		vm.Errors, vm.CredentialsUnreadable, vm.RemovedMids = problemTexts(c, probs), !readable, removed
+		return render(c, fiber.StatusOK, views.AccountFormPage(h.accountLayout(c, prev), vm))
 	}
 	h.log.Info("Merchant account saved.", "request_id", RequestID(c), "account_id", a.ID, "created", prev == nil)
 	return redirectAfterPost(c, "/accounts/"+strconv.FormatInt(a.ID, 10)+"?saved=1")

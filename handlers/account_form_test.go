@@ -189,30 +189,30 @@ func TestCheckPEMs(t *testing.T) {
 	tests := []struct {
 		name string
 		form *accountForm
-		want models.AccountProblems
+		want models.Problems
 	}{
-		{"v3 without keys", v3("", nil, ""), models.AccountProblems{}},
-		{"whitespace is no key", v3(" \n\t", map[string]string{"M1": "\r\n"}, "  "), models.AccountProblems{}},
-		{"good keys", v3(priv1, map[string]string{"M1": priv8}, pub1), models.AccountProblems{}},
-		{"good keys with spaces around", v3("\n  "+priv8+"\n\n", nil, "  "+spki+"  "), models.AccountProblems{}},
+		{"v3 without keys", v3("", nil, ""), models.Problems{}},
+		{"whitespace is no key", v3(" \n\t", map[string]string{"M1": "\r\n"}, "  "), models.Problems{}},
+		{"good keys", v3(priv1, map[string]string{"M1": priv8}, pub1), models.Problems{}},
+		{"good keys with spaces around", v3("\n  "+priv8+"\n\n", nil, "  "+spki+"  "), models.Problems{}},
 		{"bad shared key", v3(secret, nil, ""),
-			models.AccountProblems{"private_key": {ID: "accounts.error.key_invalid_shared"}}},
+			models.Problems{"private_key": {ID: "accounts.error.key_invalid_shared"}}},
 		{"public key as the shared key", v3(pub1, nil, ""),
-			models.AccountProblems{"private_key": {ID: "accounts.error.key_invalid_shared"}}},
+			models.Problems{"private_key": {ID: "accounts.error.key_invalid_shared"}}},
 		{"bad key of one mid", v3("", map[string]string{"M1": priv1, "M2": secret}, ""),
-			models.AccountProblems{"key_M2": {ID: "accounts.error.key_invalid", Data: map[string]any{"Mid": "M2"}}}},
+			models.Problems{"key_M2": {ID: "accounts.error.key_invalid", Data: map[string]any{"Mid": "M2"}}}},
 		{"bad Ksher key", v3("", nil, secret),
-			models.AccountProblems{"ksher_public_key": {ID: "accounts.error.ksher_key_invalid"}}},
+			models.Problems{"ksher_public_key": {ID: "accounts.error.ksher_key_invalid"}}},
 		{"private key as Ksher's", v3("", nil, priv1),
-			models.AccountProblems{"ksher_public_key": {ID: "accounts.error.ksher_key_invalid"}}},
-		{"every field bad", v3("x", map[string]string{"M1": "y", "M2": "z"}, "w"), models.AccountProblems{
+			models.Problems{"ksher_public_key": {ID: "accounts.error.ksher_key_invalid"}}},
+		{"every field bad", v3("x", map[string]string{"M1": "y", "M2": "z"}, "w"), models.Problems{
 			"private_key":      {ID: "accounts.error.key_invalid_shared"},
 			"key_M1":           {ID: "accounts.error.key_invalid", Data: map[string]any{"Mid": "M1"}},
 			"key_M2":           {ID: "accounts.error.key_invalid", Data: map[string]any{"Mid": "M2"}},
 			"ksher_public_key": {ID: "accounts.error.ksher_key_invalid"}}},
 		{"vip forms carry no keys to check", &accountForm{APIKind: models.APIVIP, Secrets: models.CredentialsUpdate{
-			SharedPrivateKey: secret, KsherPublicKey: secret, Token: "t"}}, models.AccountProblems{}},
-		{"unknown API", &accountForm{APIKind: "v9", Secrets: models.CredentialsUpdate{SharedPrivateKey: secret}}, models.AccountProblems{}},
+			SharedPrivateKey: secret, KsherPublicKey: secret, Token: "t"}}, models.Problems{}},
+		{"unknown API", &accountForm{APIKind: "v9", Secrets: models.CredentialsUpdate{SharedPrivateKey: secret}}, models.Problems{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,7 +29,7 @@ func (h *Handler) AccountShow(c *fiber.Ctx) error {
 }
 
 // AccountUpdate handles POST /accounts/:id. Empty secret fields keep the
-// stored secrets; invalid input re-renders the form (422) and changes
+// stored secrets; invalid input re-renders the form (200) and changes
 // nothing.
 func (h *Handler) AccountUpdate(c *fiber.Ctx) error {
 	id, err := accountID(c)

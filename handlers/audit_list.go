@@ -42,16 +42,16 @@ func (h *Handler) AuditList(c *fiber.Ctx) error {
 		// Owners also see the entries about no mid.
 		f.Mids = sc.Access.MidsWith(models.ActViewAudit)
 	}
-	errs := map[string]string{}
+	probs := models.Problems{}
 	var err error
 	if f.From, err = localDay(vm.From, loc, 0); err != nil {
-		errs["from"] = h.T(c, "audit.error.date")
+		probs.Add("from", "audit.error.date", nil)
 	}
 	if f.To, err = localDay(vm.To, loc, 1); err != nil {
-		errs["to"] = h.T(c, "audit.error.date")
+		probs.Add("to", "audit.error.date", nil)
 	}
 	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
-		errs["to"] = h.T(c, "audit.error.range")
+		probs.Add("to", "audit.error.range", nil)
 	}
 	if b, err := strconv.ParseInt(c.Query("before"), 10, 64); err == nil && b > 0 {
 		f.Before = b
@@ -64,7 +64,7 @@ func (h *Handler) AuditList(c *fiber.Ctx) error {
 			vm.Mids = append(vm.Mids, views.AuditOption{Value: mid, Label: sc.Access.Held(mid).Mid.Label()})
 		}
 	}
-	if len(errs) == 0 {
+	if len(probs) == 0 {
 		entries, err := h.store.AuditLog(c.UserContext(), f)
 		if err != nil {
 			return err
@@ -77,7 +77,7 @@ func (h *Handler) AuditList(c *fiber.Ctx) error {
 			vm.Rows = append(vm.Rows, h.auditRow(c, e))
 		}
 	}
-	vm.Errors = errs
+	vm.Errors = problemTexts(c, probs)
 	if f.Before > 0 {
 		vm.NewestURL = auditURL(vm, 0)
 	}

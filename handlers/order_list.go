@@ -34,26 +34,27 @@ var listKeys = []string{"from", "to", "status", "channel", "mid", "min", "max", 
 var channelRe = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
 
 // renderOrderList renders the list for query q; saveErr is a saved-view
-// form problem to show (a message id).
+// form problem to show (worded).
 func (h *Handler) renderOrderList(c *fiber.Ctx, q url.Values, saveErr string) error {
 	sc := ScopeOf(c)
 	ctx := c.UserContext()
 	mids := sc.Mids()
-	vm := views.OrderListVM{Mid: sc.Mid, All: sc.All, Action: "/m/" + sc.Mid + "/orders", Errors: map[string]string{},
+	vm := views.OrderListVM{Mid: sc.Mid, All: sc.All, Action: "/m/" + sc.Mid + "/orders",
 		SaveURL: "/m/" + sc.Mid + "/orders/views", SaveError: saveErr, CSRF: csrfToken(c)}
 	loc := h.zoneFor(sc.Access, mids...)
 	vm.Zone, vm.Currency = loc.String(), currencyOf(sc.Access, mids)
-	f, canonical := parseOrderFilter(q, &vm, mids, loc)
+	f, canonical, probs := parseOrderFilter(q, &vm, mids, loc)
 	vm.Query = canonical.Encode()
 	page, err := h.orders().ListOrdersPage(ctx, f)
 	if models.ErrorCode(err) == models.EINVALID {
-		vm.Errors["cursor"] = "orders.error.cursor"
+		probs.Add("cursor", "orders.error.cursor", nil)
 		f.After, f.Before = "", ""
 		page, err = h.orders().ListOrdersPage(ctx, f)
 	}
 	if err != nil {
 		return err
 	}
+	vm.Errors = problemTexts(c, probs)
 	for i := range page.Rows {
 		vm.Rows = append(vm.Rows, orderRow(&page.Rows[i], h.midZone(sc.Access, page.Rows[i].Mid)))
 	}
@@ -91,11 +92,11 @@ func (h *Handler) renderOrderList(c *fiber.Ctx, q url.Values, saveErr string) er
 }
 
 // parseOrderFilter reads the list's query into the store's filter, fills
-// the form's fields (what was typed, and what is wrong with it) and returns
-// the canonical query of the valid part, without the page cursor.
-func parseOrderFilter(q url.Values, vm *views.OrderListVM, mids []string, loc *time.Location) (models.OrderFilter, url.Values) {
+// the form's fields (what was typed) and returns the canonical query of the
+// valid part, without the page cursor, and what is wrong with the rest.
+func parseOrderFilter(q url.Values, vm *views.OrderListVM, mids []string, loc *time.Location) (models.OrderFilter, url.Values, models.Problems) {
 	f := models.OrderFilter{Mids: mids, After: q.Get("after"), Before: q.Get("before")}
-	canon := url.Values{}
+	canon, probs := url.Values{}, models.Problems{}
 	day := func(key string, next int) *time.Time {
 		s := strings.TrimSpace(q.Get(key))
 		if s == "" {
@@ -103,7 +104,7 @@ func parseOrderFilter(q url.Values, vm *views.OrderListVM, mids []string, loc *t
 		}
 		d, err := time.ParseInLocation(time.DateOnly, s, loc)
 		if err != nil {
-			vm.Errors[key] = "orders.error.date"
+			probs[key] = models.Problem{ID: "orders.error.date"}
 			return nil
 		}
 		canon.Set(key, s)
@@ -113,7 +114,7 @@ func parseOrderFilter(q url.Values, vm *views.OrderListVM, mids []string, loc *t
 	vm.From, vm.To = q.Get("from"), q.Get("to")
 	f.From, f.To = day("from", 0), day("to", 1)
 	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
-		vm.Errors["to"] = "orders.error.range"
+		probs["to"] = models.Problem{ID: "orders.error.range"}
 		f.To = nil
 		canon.Del("to")
 	}
@@ -124,7 +125,7 @@ func parseOrderFilter(q url.Values, vm *views.OrderListVM, mids []string, loc *t
 		}
 		n, err := models.ParseMinor(s, vm.Currency)
 		if err != nil {
-			vm.Errors[key] = "orders.error.amount"
+			probs[key] = models.Problem{ID: "orders.error.amount"}
 			return nil
 		}
 		canon.Set(key, s)
@@ -133,7 +134,7 @@ func parseOrderFilter(q url.Values, vm *views.OrderListVM, mids []string, loc *t
 	vm.Min, vm.Max = q.Get("min"), q.Get("max")
 	f.MinAmount, f.MaxAmount = amount("min"), amount("max")
 	if f.MinAmount != nil && f.MaxAmount != nil && *f.MinAmount > *f.MaxAmount {
-		vm.Errors["max"] = "orders.error.amount_range"
+		probs["max"] = models.Problem{ID: "orders.error.amount_range"}
 		f.MaxAmount = nil
 		canon.Del("max")
 	}
@@ -199,7 +200,7 @@ func parseOrderFilter(q url.Values, vm *views.OrderListVM, mids []string, loc *t
 	for _, n := range models.PageSizes {
 		vm.PerPage = append(vm.PerPage, views.Option{Value: strconv.Itoa(n), Selected: n == f.Limit})
 	}
-	return f, canon
+	return f, canon, probs
 }
 
 // currencyOf is the currency of the amount filter: the mids' own when they

@@ -62,11 +62,15 @@ type filterGot struct {
 
 func runOrderFilter(tb testing.TB, q url.Values, all bool, mids []string, currency string, loc *time.Location) (filterGot, *views.OrderListVM) {
 	tb.Helper()
-	vm := &views.OrderListVM{All: all, Currency: currency, Errors: map[string]string{}}
-	f, canon := parseOrderFilter(q, vm, mids, loc)
+	vm := &views.OrderListVM{All: all, Currency: currency}
+	f, canon, probs := parseOrderFilter(q, vm, mids, loc)
+	errs := map[string]string{} // field -> message id
+	for field, p := range probs {
+		errs[field] = p.ID
+	}
 	return filterGot{From: fmtTime(f.From), To: fmtTime(f.To), Min: fmtMinor(f.MinAmount), Max: fmtMinor(f.MaxAmount),
 		Statuses: f.Statuses, Channels: f.Channels, Mids: f.Mids, Text: f.Text, Sort: f.Sort, After: f.After, Before: f.Before,
-		Limit: f.Limit, Canonical: canon.Encode(), Errors: vm.Errors}, vm
+		Limit: f.Limit, Canonical: canon.Encode(), Errors: errs}, vm
 }
 
 func TestParseOrderFilter(t *testing.T) {

@@ -28,8 +28,8 @@ func (h *Handler) PeopleCreate(c *fiber.Ctx) error {
 		if ferr != nil {
 			return ferr
 		}
-		vm.Errors = h.inputErrors(c, bad)
-		return render(c, fiber.StatusUnprocessableEntity, views.PersonFormPage(h.layout(c, "people.new"), vm))
+		vm.Errors = problemTexts(c, bad.Problems)
+		return render(c, fiber.StatusOK, views.PersonFormPage(h.layout(c, "people.new"), vm))
 	}
 	if err != nil {
 		return err

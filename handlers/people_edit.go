@@ -47,10 +47,10 @@ func (h *Handler) PersonUpdate(c *fiber.Ctx) error {
 	return redirectAfterPost(c, personPath(id)+"?done=person_saved")
 }
 
-// personFormError shows the edit form again (422) with the submitted
-// values, or, for htmx buttons, the message alone.
+// personFormError shows the edit form again with the submitted values, or,
+// for htmx buttons, the message alone (422: htmx puts it into #flash).
 func (h *Handler) personFormError(c *fiber.Ctx, id int64, in *models.PersonInput, bad *models.InvalidInput) error {
-	errs := h.inputErrors(c, bad)
+	errs := problemTexts(c, bad.Problems)
 	if isPartial(c) {
 		for _, msg := range errs {
 			return render(c, fiber.StatusUnprocessableEntity, views.ErrorPartial(views.ErrorVM{Status: fiber.StatusUnprocessableEntity, Message: msg}))
@@ -65,5 +65,5 @@ func (h *Handler) personFormError(c *fiber.Ctx, id int64, in *models.PersonInput
 		return err
 	}
 	vm.Errors = errs
-	return render(c, fiber.StatusUnprocessableEntity, views.PersonFormPage(h.layout(c, "people.edit"), vm))
+	return render(c, fiber.StatusOK, views.PersonFormPage(h.layout(c, "people.edit"), vm))
 }

@@ -41,15 +41,6 @@ func personInput(c *fiber.Ctx) models.PersonInput {
 	return in
 }
 
-// inputErrors translates models' reasons per field.
-func (h *Handler) inputErrors(c *fiber.Ctx, bad *models.InvalidInput) map[string]string {
-	out := make(map[string]string, len(bad.Fields))
-	for field, reason := range bad.Fields {
-		out[field] = h.T(c, "input."+reason)
-	}
-	return out
-}
-
 // personForm builds the form: one row per mid the viewer may grant on,
 // filled from the person's grants (edit) or the submitted form.
 func (h *Handler) personForm(c *fiber.Ctx, p *models.Person, in *models.PersonInput) (views.PersonFormVM, error) {

@@ -34,8 +34,8 @@ func (h *Handler) SavedViewCreate(c *fiber.Ctx) error {
 	q := savedViewQuery(c.FormValue("query"))
 	query := q.Encode()
 	_, err := h.orders().SaveView(c.UserContext(), ViewerOf(c).User.ID, c.FormValue("name"), query)
-	if models.ErrorCode(err) == models.EINVALID {
-		return h.renderOrderList(c, q, models.ErrorMessage(err))
+	if bad := models.AsInvalidInput(err); bad != nil {
+		return h.renderOrderList(c, q, problemTexts(c, bad.Problems)["name"])
 	}
 	if err != nil {
 		return err
@@ -55,10 +55,7 @@ func (h *Handler) SavedViewDelete(c *fiber.Ctx) error {
 		return fiber.ErrNotFound
 	}
 	if err := h.orders().DeleteSavedView(c.UserContext(), ViewerOf(c).User.ID, id); err != nil {
-		if models.ErrorCode(err) == models.ENOTFOUND {
-			return fiber.ErrNotFound
-		}
-		return err
+		return err // another person's view: ENOTFOUND, 404 (web)
 	}
 	to := "/m/" + sc.Mid + "/orders"
 	if q := savedViewQuery(c.FormValue("query")).Encode(); q != "" {

@@ -73,14 +73,13 @@ func (h *Handler) SecurityTOTPConfirm(c *fiber.Ctx) error {
 		case models.IsThrottled(err):
 			return h.renderPendingTOTP(c, fiber.StatusTooManyRequests, views.TOTPSetupVM{FormError: h.T(c, "login.error.throttled")})
 		case models.ErrorCode(err) == models.EUNAUTHORIZED:
-			return h.renderPendingTOTP(c, fiber.StatusUnprocessableEntity,
-				views.TOTPSetupVM{PasswordError: h.T(c, "input."+models.ReasonPasswordWrong)})
+			return h.renderPendingTOTP(c, fiber.StatusOK, views.TOTPSetupVM{PasswordError: h.T(c, models.ReasonPasswordWrong)})
 		}
 		return err
 	}
 	codes, ended, err := h.store.ConfirmTOTP(ctx, actor(c), c.FormValue("code"), v.Session.ID)
 	if bad := models.AsInvalidInput(err); bad != nil {
-		return h.renderPendingTOTP(c, fiber.StatusUnprocessableEntity, views.TOTPSetupVM{Error: h.inputErrors(c, bad)["code"]})
+		return h.renderPendingTOTP(c, fiber.StatusOK, views.TOTPSetupVM{Error: problemTexts(c, bad.Problems)["code"]})
 	}
 	if err != nil {
 		return err
@@ -101,11 +100,11 @@ func (h *Handler) SecurityTOTPDisable(c *fiber.Ctx) error {
 		if verr != nil {
 			return verr
 		}
-		status := fiber.StatusUnprocessableEntity
+		status := fiber.StatusOK
 		if throttled {
 			status, vm.Errors = fiber.StatusTooManyRequests, map[string]string{"form": h.T(c, "login.error.throttled")}
 		} else {
-			vm.Errors = h.inputErrors(c, bad)
+			vm.Errors = problemTexts(c, bad.Problems)
 		}
 		return render(c, status, views.SecurityPage(h.layout(c, "security.title"), vm))
 	}

@@ -100,35 +100,6 @@ type AccountInput struct {
 	Credentials    *Credentials // nil = keep the stored ones
 }
 
-// FieldProblem says why one field of the account form is not acceptable:
-// ID is a message id of the accounts catalog (views/locales/*/accounts.json)
-// and Data fills its placeholders. Models name problems; views word them.
-type FieldProblem struct {
-	ID   string
-	Data map[string]any
-}
-
-// AccountProblems maps form fields (name, api_kind, base_url,
-// gateway_base_url, time_zone, mids, token, key_<mid>, ...) to their problem.
-type AccountProblems map[string]FieldProblem
-
-// AccountError is a problem SaveAccount found with its input: the field and
-// why. It unwraps to an *Error with code EINVALID or ECONFLICT, so an
-// unhandled one still maps to the right HTTP status.
-type AccountError struct {
-	Field   string
-	Problem FieldProblem
-	Code    string
-}
-
-// Error implements error.
-func (e *AccountError) Error() string {
-	return "store: account field " + e.Field + ": " + e.Problem.ID
-}
-
-// Unwrap gives the application error code.
-func (e *AccountError) Unwrap() error { return &Error{Code: e.Code, Message: e.Problem.ID} }
-
 // MaxAccountNameLength bounds an account's name (in characters).
 const MaxAccountNameLength = 100
 
@@ -136,17 +107,17 @@ var midRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
 // Validate returns the problem of each invalid field. It trims the name and
 // defaults the time zone to Asia/Bangkok.
-func (in *AccountInput) Validate() AccountProblems {
-	errs := AccountProblems{}
+func (in *AccountInput) Validate() Problems {
+	errs := Problems{}
 	in.Name = strings.TrimSpace(in.Name)
 	switch {
 	case in.Name == "":
-		errs["name"] = FieldProblem{ID: "accounts.error.name_required"}
+		errs["name"] = Problem{ID: "accounts.error.name_required"}
 	case utf8.RuneCountInString(in.Name) > MaxAccountNameLength:
-		errs["name"] = FieldProblem{ID: "accounts.error.name_long", Data: map[string]any{"Max": MaxAccountNameLength}}
+		errs["name"] = Problem{ID: "accounts.error.name_long", Data: map[string]any{"Max": MaxAccountNameLength}}
 	}
 	if in.APIKind != APIv3 && in.APIKind != APIVIP {
-		errs["api_kind"] = FieldProblem{ID: "accounts.error.api_kind"}
+		errs["api_kind"] = Problem{ID: "accounts.error.api_kind"}
 	}
 	for _, f := range []struct{ name, v string }{{"base_url", in.BaseURL}, {"gateway_base_url", in.GatewayBaseURL}} {
 		if f.v == "" && f.name == "gateway_base_url" {
@@ -154,24 +125,24 @@ func (in *AccountInput) Validate() AccountProblems {
 		}
 		u, err := url.Parse(f.v)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-			errs[f.name] = FieldProblem{ID: "accounts.error.url"}
+			errs[f.name] = Problem{ID: "accounts.error.url"}
 		}
 	}
 	if in.TimeZone == "" {
 		in.TimeZone = "Asia/Bangkok"
 	}
 	if _, err := time.LoadLocation(in.TimeZone); err != nil || in.TimeZone == "Local" {
-		errs["time_zone"] = FieldProblem{ID: "accounts.error.time_zone"}
+		errs["time_zone"] = Problem{ID: "accounts.error.time_zone"}
 	}
 	if len(in.Mids) == 0 {
-		errs["mids"] = FieldProblem{ID: "accounts.error.mids_required"}
+		errs["mids"] = Problem{ID: "accounts.error.mids_required"}
 	}
 	seen := map[string]bool{}
 	for _, m := range in.Mids {
 		if !midRe.MatchString(m.Mid) {
-			errs["mids"] = FieldProblem{ID: "accounts.error.mid_invalid", Data: map[string]any{"Mid": m.Mid}}
+			errs["mids"] = Problem{ID: "accounts.error.mid_invalid", Data: map[string]any{"Mid": m.Mid}}
 		} else if seen[m.Mid] {
-			errs["mids"] = FieldProblem{ID: "accounts.error.mid_twice", Data: map[string]any{"Mid": m.Mid}}
+			errs["mids"] = Problem{ID: "accounts.error.mid_twice", Data: map[string]any{"Mid": m.Mid}}
 		}
 		seen[m.Mid] = true
 	}
@@ -179,38 +150,17 @@ func (in *AccountInput) Validate() AccountProblems {
 		switch in.APIKind {
 		case APIVIP:
 			if strings.TrimSpace(c.Token) == "" {
-				errs["token"] = FieldProblem{ID: "accounts.error.token_required"}
+				errs["token"] = Problem{ID: "accounts.error.token_required"}
 			}
 		case APIv3:
 			for _, m := range in.Mids {
 				if strings.TrimSpace(c.PrivateKeys[m.Mid]) == "" {
-					errs["key_"+m.Mid] = FieldProblem{ID: "accounts.error.key_required", Data: map[string]any{"Mid": m.Mid}}
+					errs["key_"+m.Mid] = Problem{ID: "accounts.error.key_required", Data: map[string]any{"Mid": m.Mid}}
 				}
 			}
 		}
 	}
 	return errs
-}
-
-// accountFieldOrder is the order of the form's fields, for the first problem.
-var accountFieldOrder = []string{"name", "api_kind", "base_url", "gateway_base_url", "time_zone", "mids", "token"}
-
-// First returns the first problem in form order as an *AccountError, or nil.
-func (p AccountProblems) First() *AccountError {
-	for _, f := range accountFieldOrder {
-		if pr, ok := p[f]; ok {
-			return &AccountError{Field: f, Problem: pr, Code: EINVALID}
-		}
-	}
-	keys := make([]string, 0, len(p))
-	for f := range p {
-		keys = append(keys, f)
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	sort.Strings(keys)
-	return &AccountError{Field: keys[0], Problem: p[keys[0]], Code: EINVALID}
 }
 
 // CredentialsUpdate is what the account form submitted for the secrets.
@@ -244,8 +194,8 @@ func (u CredentialsUpdate) GoString() string { return "[redacted]" }
 // found (a mid without any key, vip without a token). Changing the API kind
 // needs the new kind's secrets: stored ones of the other kind do not carry
 // over.
-func (u CredentialsUpdate) Apply(stored *Credentials, kind string, mids []Mid) (*Credentials, AccountProblems) {
-	probs := AccountProblems{}
+func (u CredentialsUpdate) Apply(stored *Credentials, kind string, mids []Mid) (*Credentials, Problems) {
+	probs := Problems{}
 	if stored == nil {
 		stored = &Credentials{}
 	}
@@ -256,7 +206,7 @@ func (u CredentialsUpdate) Apply(stored *Credentials, kind string, mids []Mid) (
 			next.Token = stored.Token
 		}
 		if next.Token == "" {
-			probs["token"] = FieldProblem{ID: "accounts.error.token_required"}
+			probs["token"] = Problem{ID: "accounts.error.token_required"}
 		}
 	case APIv3:
 		next.PrivateKeys = map[string]string{}
@@ -269,7 +219,7 @@ func (u CredentialsUpdate) Apply(stored *Credentials, kind string, mids []Mid) (
 				k = stored.PrivateKeys[m.Mid]
 			}
 			if k == "" {
-				probs["key_"+m.Mid] = FieldProblem{ID: "accounts.error.key_required", Data: map[string]any{"Mid": m.Mid}}
+				probs["key_"+m.Mid] = Problem{ID: "accounts.error.key_required", Data: map[string]any{"Mid": m.Mid}}
 				continue
 			}
 			next.PrivateKeys[m.Mid] = k
@@ -291,14 +241,14 @@ func (u CredentialsUpdate) Apply(stored *Credentials, kind string, mids []Mid) (
 
 // SaveAccount creates (id 0) or updates an account with its mids and, when
 // given, new credentials (sealed with the store's secret key). Problems come
-// back as *AccountError: EINVALID for invalid input, ECONFLICT for a taken
+// back as *InvalidInput: EINVALID for invalid input, ECONFLICT for a taken
 // name or a mid of another account; ENOTFOUND for an unknown id.
 //
 // The change is audited in the same transaction (account_create or
 // account_update with what changed, credential_change with the old and new
 // fingerprints: never the secrets).
 func (s *Store) SaveAccount(ctx context.Context, by Actor, id int64, in AccountInput) (*MerchantAccount, error) {
-	if err := in.Validate().First(); err != nil {
+	if err := in.Validate().Err(); err != nil {
 		return nil, err
 	}
 	a := &MerchantAccount{ID: id}
@@ -349,7 +299,7 @@ func (s *Store) SaveAccount(ctx context.Context, by Actor, id int64, in AccountI
 
 func nameTakenOr(err error) error {
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return &AccountError{Field: "name", Problem: FieldProblem{ID: "accounts.error.name_taken"}, Code: ECONFLICT}
+		return &InvalidInput{Code: ECONFLICT, Problems: Problems{"name": {ID: "accounts.error.name_taken"}}}
 	}
 	return notFoundOr(err, "Account")
 }
@@ -361,8 +311,7 @@ func (s *Store) syncMids(tx *gorm.DB, accountID int64, want []Mid) error {
 		var other Mid
 		err := tx.Where("mid = ?", m.Mid).Take(&other).Error
 		if err == nil && other.AccountID != accountID {
-			return &AccountError{Field: "mids", Code: ECONFLICT,
-				Problem: FieldProblem{ID: "accounts.error.mid_taken", Data: map[string]any{"Mid": m.Mid}}}
+			return &InvalidInput{Code: ECONFLICT, Problems: Problems{"mids": {ID: "accounts.error.mid_taken", Data: map[string]any{"Mid": m.Mid}}}}
 		}
 		if m.Currency == "" {
 			m.Currency = "THB"

@@ -76,62 +76,29 @@ type PersonInput struct {
 	Grants []GrantInput
 }
 
-// Reasons for refusing people and security forms; views translate them as
-// "input.<reason>".
+// Reasons for refusing people and security forms: the message ids of
+// their Problems.
 const (
-	ReasonEmailInvalid    = "email_invalid"
-	ReasonEmailTaken      = "email_taken"
-	ReasonNameLong        = "name_long"
-	ReasonRoleInvalid     = "role_invalid"
-	ReasonRoleTooHigh     = "role_too_high"
-	ReasonMidNotGrantable = "mid_not_grantable"
-	ReasonCapInvalid      = "cap_invalid"
-	ReasonNoRole          = "no_role"
-	ReasonOwnerOnly       = "owner_only"
-	ReasonLastOwner       = "last_owner"
-	ReasonSelfReset       = "self_reset"
-	ReasonSelfTOTPReset   = "self_totp_reset"
-	ReasonCodeWrong       = "code_wrong"
-	ReasonPasswordWrong   = "password_wrong"
+	ReasonEmailInvalid    = "input.email_invalid"
+	ReasonEmailTaken      = "input.email_taken"
+	ReasonNameLong        = "input.name_long"
+	ReasonRoleInvalid     = "input.role_invalid"
+	ReasonRoleTooHigh     = "input.role_too_high"
+	ReasonMidNotGrantable = "input.mid_not_grantable"
+	ReasonCapInvalid      = "input.cap_invalid"
+	ReasonNoRole          = "input.no_role"
+	ReasonOwnerOnly       = "input.owner_only"
+	ReasonLastOwner       = "input.last_owner"
+	ReasonSelfReset       = "input.self_reset"
+	ReasonSelfTOTPReset   = "input.self_totp_reset"
+	ReasonCodeWrong       = "input.code_wrong"
+	ReasonPasswordWrong   = "input.password_wrong"
 )
 
 // InputReasons lists every reason, for the catalogs' completeness test.
 var InputReasons = []string{ReasonEmailInvalid, ReasonEmailTaken, ReasonNameLong, ReasonRoleInvalid,
 	ReasonRoleTooHigh, ReasonMidNotGrantable, ReasonCapInvalid, ReasonNoRole, ReasonOwnerOnly, ReasonLastOwner,
 	ReasonSelfReset, ReasonSelfTOTPReset, ReasonCodeWrong, ReasonPasswordWrong}
-
-// InvalidInput says what is wrong with a form: field name -> reason. Its
-// chain holds an EINVALID *Error, so it maps to 400 when not handled.
-type InvalidInput struct {
-	Fields map[string]string
-}
-
-func (e *InvalidInput) Error() string {
-	keys := make([]string, 0, len(e.Fields))
-	for k, v := range e.Fields {
-		keys = append(keys, k+"="+v)
-	}
-	sort.Strings(keys)
-	return "invalid input: " + strings.Join(keys, ", ")
-}
-
-// Unwrap makes ErrorCode report EINVALID.
-func (e *InvalidInput) Unwrap() error {
-	return &Error{Code: EINVALID, Message: "Some fields are not valid."}
-}
-
-func invalid(field, reason string) *InvalidInput {
-	return &InvalidInput{Fields: map[string]string{field: reason}}
-}
-
-// AsInvalidInput returns the field errors in err's chain, or nil.
-func AsInvalidInput(err error) *InvalidInput {
-	var e *InvalidInput
-	if errors.As(err, &e) {
-		return e
-	}
-	return nil
-}
 
 // peopleScope is what an actor may manage.
 type peopleScope struct {
@@ -311,26 +278,26 @@ func (s *Store) loadPerson(tx *gorm.DB, sc peopleScope, id int64, lock bool) (*P
 // validate checks a form against sc and returns the grants it asks for.
 // mids are the mids that exist, by mid.
 func (in *PersonInput) validate(sc peopleScope, mids map[string]Mid, creating bool) ([]Grant, *InvalidInput) {
-	errs := map[string]string{}
+	errs := Problems{}
 	in.Name = strings.TrimSpace(in.Name)
 	if creating {
 		in.Email = strings.TrimSpace(in.Email)
 		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email {
-			errs["email"] = ReasonEmailInvalid
+			errs["email"] = Problem{ID: ReasonEmailInvalid}
 		}
 	}
 	if len([]rune(in.Name)) > 100 {
-		errs["name"] = ReasonNameLong
+		errs["name"] = Problem{ID: ReasonNameLong}
 	}
 	if in.Owner && !sc.owner {
-		errs["owner"] = ReasonOwnerOnly
+		errs["owner"] = Problem{ID: ReasonOwnerOnly}
 	}
 	var grants []Grant
 	seen := map[string]bool{}
 	for _, g := range in.Grants {
 		m, exists := mids[g.Mid]
 		if !exists || !sc.managesMid(g.Mid) || seen[g.Mid] {
-			errs["grants"] = ReasonMidNotGrantable
+			errs["grants"] = Problem{ID: ReasonMidNotGrantable}
 			continue
 		}
 		seen[g.Mid] = true
@@ -338,11 +305,11 @@ func (in *PersonInput) validate(sc peopleScope, mids map[string]Mid, creating bo
 			continue
 		}
 		if !slices.Contains(GrantRoles, g.Role) {
-			errs["role_"+g.Mid] = ReasonRoleInvalid
+			errs["role_"+g.Mid] = Problem{ID: ReasonRoleInvalid}
 			continue
 		}
 		if !sc.mayGrant(g.Mid, g.Role) {
-			errs["role_"+g.Mid] = ReasonRoleTooHigh
+			errs["role_"+g.Mid] = Problem{ID: ReasonRoleTooHigh}
 			continue
 		}
 		gr := Grant{Mid: g.Mid, Role: g.Role}
@@ -352,7 +319,7 @@ func (in *PersonInput) validate(sc peopleScope, mids map[string]Mid, creating bo
 			if strings.TrimSpace(g.RefundCap) != "" {
 				v, err := ParseMinor(g.RefundCap, m.Currency)
 				if err != nil {
-					errs["cap_"+g.Mid] = ReasonCapInvalid
+					errs["cap_"+g.Mid] = Problem{ID: ReasonCapInvalid}
 					continue
 				}
 				gr.RefundCap = &v
@@ -361,7 +328,7 @@ func (in *PersonInput) validate(sc peopleScope, mids map[string]Mid, creating bo
 		grants = append(grants, gr)
 	}
 	if len(errs) > 0 {
-		return nil, &InvalidInput{Fields: errs}
+		return nil, &InvalidInput{Problems: errs}
 	}
 	return grants, nil
 }

@@ -53,7 +53,7 @@ func mustOwner(tb testing.TB, s *models.Store) *models.User {
 
 func reasonOf(err error, field string) string {
 	if bad := models.AsInvalidInput(err); bad != nil {
-		return bad.Fields[field]
+		return bad.Problems[field].ID
 	}
 	return ""
 }

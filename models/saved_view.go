@@ -33,25 +33,42 @@ func (s *Store) SavedViews(ctx context.Context, userID int64) ([]SavedView, erro
 	return vs, err
 }
 
-// SaveView stores a view under name for the person, replacing the query of
-// a view of the same name. EINVALID for an empty or too long name or query,
-// or when the person already has MaxSavedViews others.
-func (s *Store) SaveView(ctx context.Context, userID int64, name, query string) (*SavedView, error) {
-	name = strings.TrimSpace(name)
+// SavedViewInput is the form that saves the list's query under a name.
+type SavedViewInput struct {
+	Name, Query string
+}
+
+// Validate trims the name and returns its problem: the form has one field,
+// so a query too long to save is the name's problem too.
+func (in *SavedViewInput) Validate() Problems {
+	errs := Problems{}
+	in.Name = strings.TrimSpace(in.Name)
 	switch {
-	case name == "":
-		return nil, Errorf(EINVALID, "saved_view.error.name_required")
-	case utf8.RuneCountInString(name) > MaxSavedViewName:
-		return nil, Errorf(EINVALID, "saved_view.error.name_long")
-	case len(query) > MaxSavedViewQueryText:
-		return nil, Errorf(EINVALID, "saved_view.error.query_long")
+	case in.Name == "":
+		errs.Add("name", "saved_view.error.name_required", nil)
+	case utf8.RuneCountInString(in.Name) > MaxSavedViewName:
+		errs.Add("name", "saved_view.error.name_long", nil)
+	case len(in.Query) > MaxSavedViewQueryText:
+		errs.Add("name", "saved_view.error.query_long", nil)
 	}
+	return errs
+}
+
+// SaveView stores a view under name for the person, replacing the query of
+// a view of the same name. *InvalidInput (EINVALID) for an empty or too long
+// name or query, or when the person already has MaxSavedViews others.
+func (s *Store) SaveView(ctx context.Context, userID int64, name, query string) (*SavedView, error) {
+	in := SavedViewInput{Name: name, Query: query}
+	if err := in.Validate().Err(); err != nil {
+		return nil, err
+	}
+	name = in.Name
 	var count int64
 	if err := s.db.WithContext(ctx).Model(&SavedView{}).Where("user_id = ? AND name <> ?", userID, name).Count(&count).Error; err != nil {
 		return nil, err
 	}
 	if count >= MaxSavedViews {
-		return nil, Errorf(EINVALID, "saved_view.error.too_many")
+		return nil, invalid("name", "saved_view.error.too_many")
 	}
 	v := SavedView{UserID: userID, Name: name, Query: query, CreatedAt: s.now()}
 	err := s.db.WithContext(ctx).Raw(`INSERT INTO saved_views (user_id, name, query, created_at) VALUES (?, ?, ?, ?)

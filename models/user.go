@@ -68,33 +68,56 @@ type NewUser struct {
 	MustChangePassword bool
 }
 
-// Validate returns a message per invalid field, keyed by field name.
-func (n *NewUser) Validate() map[string]string {
-	errs := map[string]string{}
+// Validate returns the problem of each invalid field (email, password,
+// role, mids).
+func (n *NewUser) Validate() Problems {
+	errs := Problems{}
 	n.Email = strings.TrimSpace(n.Email)
 	if a, err := mail.ParseAddress(n.Email); err != nil || a.Address != n.Email {
-		errs["email"] = "Enter a valid email address."
+		errs.Add("email", ReasonEmailInvalid, nil)
 	}
-	if msg := PasswordProblem(n.Password); msg != "" {
-		errs["password"] = msg
+	if id := PasswordProblem(n.Password); id != "" {
+		errs.Add("password", id, nil)
 	}
 	if !slices.Contains(Roles, n.Role) {
-		errs["role"] = "Role must be one of " + strings.Join(Roles, ", ") + "."
+		errs.Add("role", "input.role_unknown", map[string]any{"Roles": strings.Join(Roles, ", ")})
 	} else if n.Role != RoleOwner && len(n.Mids) == 0 {
-		errs["mids"] = "A " + n.Role + " needs at least one mid."
+		errs.Add("mids", "input.mids_required", map[string]any{"Role": n.Role})
 	}
 	return errs
 }
 
-// PasswordProblem explains why a password is not acceptable, or returns "".
+// PasswordProblem returns the message id of why a password is not
+// acceptable, or "".
 func PasswordProblem(pw string) string {
 	if len([]rune(pw)) < MinPasswordLength {
-		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
+		return "password.error.short"
 	}
 	if len(pw) > 72 { // bcrypt's limit: longer input would be silently truncated
-		return "Use at most 72 bytes."
+		return "password.error.long"
 	}
 	return ""
+}
+
+// PasswordChange is the password page's form: the current password, the
+// new one and its confirmation.
+type PasswordChange struct {
+	Current, New, Confirm string
+}
+
+// Validate returns the problem of the new password (new, confirm). The
+// current password is checked like a sign-in, by its handler.
+func (p *PasswordChange) Validate() Problems {
+	errs := Problems{}
+	switch {
+	case PasswordProblem(p.New) != "":
+		errs.Add("new", PasswordProblem(p.New), nil)
+	case p.New != p.Confirm:
+		errs.Add("confirm", "password.error.mismatch", nil)
+	case p.New == p.Current:
+		errs.Add("new", "password.error.same", nil)
+	}
+	return errs
 }
 
 // HashPassword hashes pw with bcrypt.
@@ -117,12 +140,8 @@ func (u *User) CheckPassword(pw string) bool {
 // mid for an owner): `ksherdash user create` passes CommandLine().
 // Returns EINVALID (with the first problem) or ECONFLICT for a taken email.
 func (s *Store) CreateUser(ctx context.Context, by Actor, n NewUser) (*User, error) {
-	if errs := n.Validate(); len(errs) > 0 {
-		for _, k := range []string{"email", "password", "role", "mids"} {
-			if m, ok := errs[k]; ok {
-				return nil, Errorf(EINVALID, "%s: %s", k, m)
-			}
-		}
+	if err := n.Validate().Err(); err != nil {
+		return nil, err
 	}
 	hash, err := HashPassword(n.Password)
 	if err != nil {
@@ -181,8 +200,8 @@ func (s *Store) FindUser(ctx context.Context, id int64) (*User, error) {
 // (password_change) in the same transaction.
 func (s *Store) SetPassword(ctx context.Context, by Actor, pw string, keepSessionID string) error {
 	userID := by.UserID
-	if msg := PasswordProblem(pw); msg != "" {
-		return Errorf(EINVALID, "%s", msg)
+	if id := PasswordProblem(pw); id != "" {
+		return invalid("password", id)
 	}
 	hash, err := HashPassword(pw)
 	if err != nil {

@@ -57,14 +57,14 @@ type OrderListVM struct {
 	Mids                     []Option
 	Sorts                    []Option
 	PerPage                  []Option
-	Errors                   map[string]string // field -> message id
+	Errors                   map[string]string // field -> message (worded)
 	Rows                     []OrderRowVM
 	FirstURL, PrevURL        string // "" when on the first page
 	NextURL                  string // "" on the last page
 	Query                    string // the filter's query string, without the page cursor
 	SavedViews               []SavedViewVM
 	SaveURL                  string
-	SaveError                string // message id
+	SaveError                string // the save form's problem (worded)
 	CSRF                     string
 	Partial                  bool        // rendered alone for htmx: also refresh the form's status summary (out of band)
 	Switcher                 []MidOption // with Partial: the header's mid switcher for the new URL (out of band)

@@ -237,8 +237,8 @@ func TestAccountCreateAndEditVIP(t *testing.T) {
 		"base_url": "https://shop.vip.ksher.net", "time_zone": "Asia/Bangkok", "mids": "mch50001 Shop one\nmch50003 Three", "token": ""}
 	before := counts(t, e.store)
 	resp, body = owner.postForm(path, edit)
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `data-testid="account-confirm-remove"`) || !strings.Contains(body, "Removing mch50002") {
-		t.Fatalf("dropping a mid without confirmation = %d, want 422 asking to confirm", resp.StatusCode)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-testid="account-confirm-remove"`) || !strings.Contains(body, "Removing mch50002") {
+		t.Fatalf("dropping a mid without confirmation = %d, want 200 asking to confirm", resp.StatusCode)
 	}
 	if after := counts(t, e.store); after != before {
 		t.Errorf("an unconfirmed removal changed something: %v -> %v", before, after)
@@ -365,8 +365,8 @@ func TestAccountBadInputChangesNothing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := counts(t, e.store)
 			resp, body := owner.postForm("/accounts", tt.form)
-			if resp.StatusCode != http.StatusUnprocessableEntity {
-				t.Fatalf("status = %d, want 422", resp.StatusCode)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status = %d, want 200", resp.StatusCode)
 			}
 			if !strings.Contains(body, `data-testid="error-`+tt.field+`"`) && !strings.Contains(body, `data-testid="account-errors"`) {
 				t.Errorf("no error shown for %s", tt.field)
@@ -394,8 +394,8 @@ func TestAccountBadInputChangesNothing(t *testing.T) {
 	path := "/accounts/" + strconv.FormatInt(demo.ID, 10)
 	owner.get(path)
 	resp, _ := owner.postForm(path, map[string]string{"name": "Demo 2", "api_kind": "vip", "base_url": "ftp://x", "mids": "mch35000", "token": token})
-	if resp.StatusCode != http.StatusUnprocessableEntity {
-		t.Fatalf("edit status = %d, want 422", resp.StatusCode)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("edit status = %d, want 200", resp.StatusCode)
 	}
 	after, _ := e.store.Account(context.Background(), demo.ID)
 	if after.Name != "Demo" || !after.UpdatedAt.Equal(demo.UpdatedAt) || after.CredentialsFingerprint != demo.CredentialsFingerprint || len(after.Mids) != 2 {

@@ -88,6 +88,16 @@ func newTranslators() (*translators, error) {
 	return ts, nil
 }
 
+// English words catalog message id with data in English, for the command
+// line (models name problems by message id; the catalogs word them).
+func English(id string, data map[string]any) string {
+	ts, err := newTranslators()
+	if err != nil {
+		return id
+	}
+	return ts.byLang["en"].T(id, data)
+}
+
 // For returns the translator for a stored choice, else the best match of the
 // Accept-Language header, else English.
 func (ts *translators) For(choice, acceptLanguage string) views.Translator {

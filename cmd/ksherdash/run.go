@@ -318,10 +318,10 @@ func userCreateCmd(ctx context.Context, args []string, getenv func(string) strin
 	} else {
 		n.Password, n.MustChangePassword = models.RandomPassword(), true
 	}
-	if errs := n.Validate(); len(errs) > 0 {
+	if probs := n.Validate(); len(probs) > 0 {
 		for _, k := range []string{"email", "password", "role", "mids"} {
-			if m, ok := errs[k]; ok {
-				return &usageError{"user create: --" + strings.TrimSuffix(k, "s") + ": " + m}
+			if p, ok := probs[k]; ok {
+				return &usageError{"user create: --" + strings.TrimSuffix(k, "s") + ": " + web.English(p.ID, p.Data)}
 			}
 		}
 	}
