@@ -112,6 +112,9 @@ step_apt() {
 	# reference signature tools against the sandbox.
 	command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
 	command -v python3 >/dev/null 2>&1 || missing+=(python3)
+	# go test -race needs cgo: a C compiler and the C library's headers.
+	command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+	[[ -e /usr/include/stdlib.h ]] || missing+=(libc6-dev)
 	if ((${#missing[@]} == 0)); then
 		return 0
 	fi
