@@ -186,7 +186,7 @@ func (h *Handler) accountFormVM(c *fiber.Ctx, a *models.MerchantAccount, creds *
 // changed) is logged and reported as unreadable: the owner then enters
 // every secret again.
 func (h *Handler) openCredentials(c *fiber.Ctx, a *models.MerchantAccount) (*models.Credentials, bool) {
-	creds, err := h.store.AccountCredentials(a)
+	creds, err := h.accounts.AccountCredentials(a)
 	if err != nil {
 		h.log.Warn("Stored credentials do not open.", "request_id", RequestID(c), "account_id", a.ID, slogErr(err))
 		return nil, false
@@ -223,7 +223,7 @@ func (h *Handler) saveAccount(c *fiber.Ctx, prev *models.MerchantAccount) error 
 	var a *models.MerchantAccount
 	if len(probs) == 0 {
 		var err error
-		a, err = h.store.SaveAccount(c.UserContext(), actor(c), id, in)
+		a, err = h.accounts.SaveAccount(c.UserContext(), actor(c), id, in)
 		if bad := models.AsInvalidInput(err); bad != nil {
 			probs.Merge(bad.Problems)
 		} else if err != nil {

@@ -14,7 +14,7 @@ func (h *Handler) AccountShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.store.Account(c.UserContext(), id)
+	a, err := h.accounts.Account(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (h *Handler) AccountUpdate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	prev, err := h.store.Account(c.UserContext(), id)
+	prev, err := h.accounts.Account(c.UserContext(), id)
 	if err != nil {
 		return err
 	}

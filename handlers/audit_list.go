@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/url"
 	"slices"
 	"strconv"
@@ -13,6 +14,11 @@ import (
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/views"
 )
+
+// AuditReader is what the audit log page reads.
+type AuditReader interface {
+	AuditLog(ctx context.Context, f models.AuditFilter) ([]models.AuditEntry, error)
+}
 
 // auditPageSize is the number of entries per page of the audit log.
 const auditPageSize = 50
@@ -65,7 +71,7 @@ func (h *Handler) AuditList(c *fiber.Ctx) error {
 		}
 	}
 	if len(probs) == 0 {
-		entries, err := h.store.AuditLog(c.UserContext(), f)
+		entries, err := h.auditLog.AuditLog(c.UserContext(), f)
 		if err != nil {
 			return err
 		}

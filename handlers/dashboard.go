@@ -7,7 +7,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ksherdash/ksherdash/models"
-
 	"github.com/ksherdash/ksherdash/views"
 )
 
@@ -15,7 +14,7 @@ import (
 // first), or explains that they have none yet.
 func (h *Handler) HomeShow(c *fiber.Ctx) error {
 	v := ViewerOf(c)
-	access, err := h.store.Access(c.UserContext(), v.User)
+	access, err := h.scopes.Access(c.UserContext(), v.User)
 	if err != nil {
 		return err
 	}
@@ -41,11 +40,11 @@ func (h *Handler) DashboardShow(c *fiber.Ctx) error {
 	loc := h.pageZone(sc) // the days counted; each recent order in its own mid's zone
 	now := time.Now().In(loc)
 	since := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, -6)
-	st, err := h.store.OrderStatsSince(ctx, sc.Mids(), since)
+	st, err := h.orderReads.OrderStatsSince(ctx, sc.Mids(), since)
 	if err != nil {
 		return err
 	}
-	page, err := h.orders().ListOrdersPage(ctx, models.OrderFilter{Mids: sc.Mids(), Limit: 25})
+	page, err := h.orderReads.ListOrdersPage(ctx, models.OrderFilter{Mids: sc.Mids(), Limit: 25})
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func (h *Handler) DriftShow(c *fiber.Ctx) error {
 		}
 		return render(c, fiber.StatusOK, views.DriftResyncBox(*resync))
 	}
-	report, err := h.ops().DriftReport(c.UserContext(), driftFilter(sc, older))
+	report, err := h.ops.DriftReport(c.UserContext(), driftFilter(sc, older))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/url"
 	"slices"
 	"strings"
@@ -11,6 +12,14 @@ import (
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/views"
 )
+
+// OperationsReader is what the event log, the sync page and the drift page read.
+type OperationsReader interface {
+	ListNotifications(ctx context.Context, f models.NotificationFilter) ([]models.NotificationRow, string, error)
+	SyncJobs(ctx context.Context, mids []string, limit int) ([]models.SyncJob, error)
+	DriftReport(ctx context.Context, f models.DriftFilter) (*models.DriftReport, error)
+	Accounts(ctx context.Context) ([]models.MerchantAccount, error)
+}
 
 // eventsPageSize is the number of notifications per page of the event log.
 const eventsPageSize = 50
@@ -35,7 +44,7 @@ func (h *Handler) EventList(c *fiber.Ctx) error {
 	case "no":
 		vm.Valid, f.Valid = "no", ptr(false)
 	}
-	rows, next, err := h.ops().ListNotifications(c.UserContext(), f)
+	rows, next, err := h.ops.ListNotifications(c.UserContext(), f)
 	if err != nil {
 		return err
 	}

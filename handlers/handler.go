@@ -14,53 +14,6 @@ import (
 	"github.com/ksherdash/ksherdash/views"
 )
 
-// Store is what the handlers need from models.Store.
-type Store interface {
-	Ping(ctx context.Context) error
-	Authenticate(ctx context.Context, email, password, ip string, p models.LoginPolicy) (*models.User, error)
-	SignIn(ctx context.Context, by models.Actor, p models.SessionPolicy, details map[string]any) (string, *models.Session, error)
-	SignOut(ctx context.Context, by models.Actor, id string) error
-	SetPassword(ctx context.Context, by models.Actor, pw string, keepSessionID string) error
-	SetLanguage(ctx context.Context, userID int64, lang string) error
-	Memberships(ctx context.Context, userID int64) ([]models.Membership, error)
-	Access(ctx context.Context, u *models.User) (models.Access, error)
-	SetLastMid(ctx context.Context, by models.Actor, mid, auditMid string) error
-	OrderStatsSince(ctx context.Context, mids []string, since time.Time) (*models.OrderStats, error)
-	Audit(ctx context.Context, who models.Actor, action, target, mid string, details map[string]any) error
-	// People (models/people.go): every rule about who may manage whom is in models.
-	People(ctx context.Context, actor *models.User) ([]models.Person, error)
-	Person(ctx context.Context, actor *models.User, id int64) (*models.Person, error)
-	GrantableMids(ctx context.Context, actor *models.User) ([]models.Mid, error)
-	CreatePerson(ctx context.Context, by models.Actor, in models.PersonInput) (*models.Person, string, error)
-	UpdatePerson(ctx context.Context, by models.Actor, id int64, in models.PersonInput) (*models.PersonChange, error)
-	SetPersonDisabled(ctx context.Context, by models.Actor, id int64, disabled bool) (*models.Person, error)
-	ResetPersonPassword(ctx context.Context, by models.Actor, id int64) (*models.Person, string, error)
-	ResetPersonTOTP(ctx context.Context, by models.Actor, id int64) (*models.Person, error)
-	// One's own sign-ins (models/security.go, models/totp.go).
-	FindUser(ctx context.Context, id int64) (*models.User, error)
-	LiveSessions(ctx context.Context, userID int64, p models.SessionPolicy) ([]models.Session, error)
-	RevokeSessionByHandle(ctx context.Context, by models.Actor, handle, currentID string) (string, error)
-	RevokeOtherSessions(ctx context.Context, by models.Actor, keepID string) (int64, error)
-	BeginTOTP(ctx context.Context, userID int64) (*models.TOTPSetup, error)
-	PendingTOTP(ctx context.Context, userID int64) (*models.TOTPSetup, error)
-	ConfirmTOTP(ctx context.Context, by models.Actor, code, keepSessionID string) ([]string, int64, error)
-	DisableTOTP(ctx context.Context, by models.Actor, password, code, keepSessionID string, p models.LoginPolicy) (int64, error)
-	VerifySecondFactor(ctx context.Context, userID int64, code, ip string, p models.LoginPolicy) (*models.User, string, error)
-	RecoveryCodesLeft(ctx context.Context, userID int64) (int64, error)
-	// Merchant accounts and the audit log.
-	Accounts(ctx context.Context) ([]models.MerchantAccount, error)
-	Account(ctx context.Context, id int64) (*models.MerchantAccount, error)
-	SaveAccount(ctx context.Context, by models.Actor, id int64, in models.AccountInput) (*models.MerchantAccount, error)
-	AccountCredentials(a *models.MerchantAccount) (*models.Credentials, error)
-	AuditLog(ctx context.Context, f models.AuditFilter) ([]models.AuditEntry, error)
-	// Orders and operations, declared next to their pages.
-	OrderStore
-	OperationsStore
-}
-
-// models.Store is the one Store.
-var _ Store = (*models.Store)(nil)
-
 // Translators gives the translator for a request's language.
 type Translators interface {
 	// For returns the translator for the person's choice (may be ""), else
@@ -82,10 +35,21 @@ type Config struct {
 
 // Handler carries the dependencies of every handler.
 type Handler struct {
-	log   *slog.Logger
-	store Store
-	i18n  Translators
-	cfg   Config
+	log  *slog.Logger
+	i18n Translators
+	cfg  Config
+	// What the pages read and change, each interface declared beside the
+	// pages that use it (models.Store satisfies them all).
+	signIns    SignInStore      // login.go
+	security   SecurityStore    // security_show.go
+	people     PeopleStore      // people_list.go
+	accounts   AccountStore     // account_list.go
+	auditLog   AuditReader      // audit_list.go
+	orderReads OrderReader      // order_list.go
+	savedViews SavedViewStore   // saved_view.go
+	ops        OperationsReader // event_list.go
+	scopes     ScopeStore       // scope.go
+	health     Pinger           // health.go
 	// orderCache asks Ksher about orders under the cache rules.
 	orderCache OrderCache
 	// hooks receives Ksher's notifications.
@@ -98,8 +62,19 @@ type Handler struct {
 	resyncs DriftResyncer
 }
 
-// Services are the models services the handlers call.
+// Services are the models services and stores the handlers call.
 type Services struct {
+	SignIns    SignInStore
+	Security   SecurityStore
+	People     PeopleStore
+	Accounts   AccountStore
+	AuditLog   AuditReader
+	OrderReads OrderReader
+	SavedViews SavedViewStore
+	Ops        OperationsReader
+	Scopes     ScopeStore
+	Health     Pinger
+
 	Orders       OrderCache
 	Hooks        HookReceiver
 	AccountTests AccountTester
@@ -120,30 +95,15 @@ type OrderCache interface {
 // process's one cache of Ksher clients (shared with the background workers,
 // so that each client's in-process 10-second query guard covers every
 // caller).
-func New(log *slog.Logger, store Store, tr Translators, cfg Config, svc Services) *Handler {
+func New(log *slog.Logger, tr Translators, cfg Config, svc Services) *Handler {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	return &Handler{log: log, store: store, i18n: tr, cfg: cfg, orderCache: svc.Orders, hooks: svc.Hooks, accountTests: svc.AccountTests,
-		syncs: svc.Sync, resyncs: svc.Resyncs}
+	return &Handler{log: log, i18n: tr, cfg: cfg,
+		signIns: svc.SignIns, security: svc.Security, people: svc.People, accounts: svc.Accounts, auditLog: svc.AuditLog,
+		orderReads: svc.OrderReads, savedViews: svc.SavedViews, ops: svc.Ops, scopes: svc.Scopes, health: svc.Health,
+		orderCache: svc.Orders, hooks: svc.Hooks, accountTests: svc.AccountTests, syncs: svc.Sync, resyncs: svc.Resyncs}
 }
-
-// OrderStore is what the search and order pages read from models.Store.
-type OrderStore interface {
-	FindOrder(ctx context.Context, mids []string, id int64) (*models.Order, error)
-	FindOrdersByAnyID(ctx context.Context, mids []string, id string) ([]models.OrderHit, error)
-	ListOrdersPage(ctx context.Context, f models.OrderFilter) (*models.OrderPage, error)
-	OrderEvents(ctx context.Context, orderID int64) ([]models.OrderEvent, error)
-	OrderRefunds(ctx context.Context, orderID int64) ([]models.OrderRefund, error)
-	AddOrderEvent(ctx context.Context, orderID int64, kind, summary string, ok bool, latency time.Duration, detail any) error
-	Account(ctx context.Context, id int64) (*models.MerchantAccount, error)
-	SavedViews(ctx context.Context, userID int64) ([]models.SavedView, error)
-	SaveView(ctx context.Context, userID int64, name, query string) (*models.SavedView, error)
-	DeleteSavedView(ctx context.Context, userID, id int64) error
-}
-
-// orders is the store's order part (Store embeds OrderStore).
-func (h *Handler) orders() OrderStore { return h.store }
 
 // Keys of request-scoped values in fiber.Ctx.Locals, set by web's middleware.
 const (

@@ -17,7 +17,7 @@ func (h *Handler) LanguageSet(c *fiber.Ctx) error {
 	c.Cookie(&fiber.Cookie{Name: "lang", Value: to, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
 		Secure: h.cfg.SecureCookies, MaxAge: 365 * 24 * 3600})
 	if v := ViewerOf(c); v != nil {
-		if err := h.store.SetLanguage(c.UserContext(), v.User.ID, to); err != nil {
+		if err := h.signIns.SetLanguage(c.UserContext(), v.User.ID, to); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/mail"
 	"strings"
 	"time"
@@ -10,6 +11,18 @@ import (
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/views"
 )
+
+// SignInStore is what signing in and out, the second step, one's password and language need from models.Store.
+type SignInStore interface {
+	Authenticate(ctx context.Context, email, password, ip string, p models.LoginPolicy) (*models.User, error)
+	SignIn(ctx context.Context, by models.Actor, p models.SessionPolicy, details map[string]any) (string, *models.Session, error)
+	SignOut(ctx context.Context, by models.Actor, id string) error
+	FindUser(ctx context.Context, id int64) (*models.User, error)
+	VerifySecondFactor(ctx context.Context, userID int64, code, ip string, p models.LoginPolicy) (*models.User, string, error)
+	Audit(ctx context.Context, who models.Actor, action, target, mid string, details map[string]any) error
+	SetPassword(ctx context.Context, by models.Actor, pw string, keepSessionID string) error
+	SetLanguage(ctx context.Context, userID int64, lang string) error
+}
 
 // LoginShow handles GET /login.
 func (h *Handler) LoginShow(c *fiber.Ctx) error {
@@ -23,7 +36,7 @@ func (h *Handler) LoginShow(c *fiber.Ctx) error {
 // starts a session and sets its cookie.
 func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 	email, next := c.FormValue("email"), safeNext(c.FormValue("next"))
-	u, err := h.store.Authenticate(c.UserContext(), email, c.FormValue("password"), ClientIP(c), h.cfg.Logins)
+	u, err := h.signIns.Authenticate(c.UserContext(), email, c.FormValue("password"), ClientIP(c), h.cfg.Logins)
 	if err != nil {
 		vm := views.LoginVM{Email: email, Next: next, Error: h.T(c, "login.error.credentials")}
 		status := fiber.StatusUnauthorized
@@ -42,7 +55,7 @@ func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 		} else {
 			who.Email = "(not an email address)"
 		}
-		if err := h.store.Audit(c.UserContext(), who, models.AuditLoginFailed, who.Email, "",
+		if err := h.signIns.Audit(c.UserContext(), who, models.AuditLoginFailed, who.Email, "",
 			map[string]any{"throttled": status == fiber.StatusTooManyRequests}); err != nil {
 			return err
 		}
@@ -60,7 +73,7 @@ func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 func (h *Handler) startSession(c *fiber.Ctx, u *models.User, next string, details map[string]any) error {
 	who := actor(c)
 	who.UserID, who.Email, who.User = u.ID, u.Email, u
-	token, _, err := h.store.SignIn(c.UserContext(), who, h.cfg.Sessions, details)
+	token, _, err := h.signIns.SignIn(c.UserContext(), who, h.cfg.Sessions, details)
 	if err != nil {
 		return err
 	}
@@ -76,7 +89,7 @@ func (h *Handler) startSession(c *fiber.Ctx, u *models.User, next string, detail
 // LogoutCreate handles POST /logout.
 func (h *Handler) LogoutCreate(c *fiber.Ctx) error {
 	if v := ViewerOf(c); v != nil {
-		if err := h.store.SignOut(c.UserContext(), actor(c), v.Session.ID); err != nil {
+		if err := h.signIns.SignOut(c.UserContext(), actor(c), v.Session.ID); err != nil {
 			return err
 		}
 		h.log.Info("Signed out.", "request_id", RequestID(c), "user_id", v.User.ID)

@@ -78,7 +78,7 @@ func (h *Handler) LoginTwoFactorCreate(c *fiber.Ctx) error {
 	if !ok {
 		return expired()
 	}
-	u, err := h.store.FindUser(c.UserContext(), id)
+	u, err := h.signIns.FindUser(c.UserContext(), id)
 	if models.ErrorCode(err) == models.ENOTFOUND {
 		return expired()
 	} else if err != nil {
@@ -88,7 +88,7 @@ func (h *Handler) LoginTwoFactorCreate(c *fiber.Ctx) error {
 		return expired()
 	}
 	pending := u
-	u, method, err := h.store.VerifySecondFactor(c.UserContext(), id, c.FormValue("code"), ClientIP(c), h.cfg.Logins)
+	u, method, err := h.signIns.VerifySecondFactor(c.UserContext(), id, c.FormValue("code"), ClientIP(c), h.cfg.Logins)
 	if err != nil {
 		status, msg := fiber.StatusUnauthorized, h.T(c, "login2fa.wrong")
 		switch {
@@ -101,7 +101,7 @@ func (h *Handler) LoginTwoFactorCreate(c *fiber.Ctx) error {
 			"throttled", status == fiber.StatusTooManyRequests)
 		who := actor(c)
 		who.UserID, who.Email = pending.ID, pending.Email
-		if err := h.store.Audit(c.UserContext(), who, models.AuditLoginFailed, pending.Email, "",
+		if err := h.signIns.Audit(c.UserContext(), who, models.AuditLoginFailed, pending.Email, "",
 			map[string]any{"second_factor": true, "throttled": status == fiber.StatusTooManyRequests}); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/url"
 	"regexp"
 	"slices"
@@ -13,6 +14,16 @@ import (
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/views"
 )
+
+// OrderReader is what the order pages, the search and the dashboard read from the order cache.
+type OrderReader interface {
+	FindOrder(ctx context.Context, mids []string, id int64) (*models.Order, error)
+	FindOrdersByAnyID(ctx context.Context, mids []string, id string) ([]models.OrderHit, error)
+	ListOrdersPage(ctx context.Context, f models.OrderFilter) (*models.OrderPage, error)
+	OrderEvents(ctx context.Context, orderID int64) ([]models.OrderEvent, error)
+	OrderRefunds(ctx context.Context, orderID int64) ([]models.OrderRefund, error)
+	OrderStatsSince(ctx context.Context, mids []string, since time.Time) (*models.OrderStats, error)
+}
 
 // OrderList handles GET /m/:mid/orders (and /m/all/orders): the cached
 // orders, filtered, sorted and paged by keyset, with the whole state in the
@@ -45,11 +56,11 @@ func (h *Handler) renderOrderList(c *fiber.Ctx, q url.Values, saveErr string) er
 	vm.Zone, vm.Currency = loc.String(), currencyOf(sc.Access, mids)
 	f, canonical, probs := parseOrderFilter(q, &vm, mids, loc)
 	vm.Query = canonical.Encode()
-	page, err := h.orders().ListOrdersPage(ctx, f)
+	page, err := h.orderReads.ListOrdersPage(ctx, f)
 	if models.ErrorCode(err) == models.EINVALID {
 		probs.Add("cursor", "orders.error.cursor", nil)
 		f.After, f.Before = "", ""
-		page, err = h.orders().ListOrdersPage(ctx, f)
+		page, err = h.orderReads.ListOrdersPage(ctx, f)
 	}
 	if err != nil {
 		return err

@@ -96,7 +96,7 @@ func TestRefreshCodeRe(t *testing.T) {
 // MustNotice runs refreshedNotice on a request with query raw.
 func MustNotice(tb testing.TB, raw string, vm views.OrderShowVM) *views.OrderNotice {
 	tb.Helper()
-	h := New(slog.New(slog.DiscardHandler), nil, nil, Config{}, Services{})
+	h := New(slog.New(slog.DiscardHandler), nil, Config{}, Services{})
 	o := &models.Order{ID: 42, Mid: "M1", Status: models.StatusPaid}
 	var n *views.OrderNotice
 	MustServe(tb, "/*", httptest.NewRequest(fiber.MethodGet, "/m/M1/orders/42?"+raw, nil), func(c *fiber.Ctx) error {

@@ -53,7 +53,7 @@ func (h *Handler) scopedOrder(c *fiber.Ctx) (*models.Order, error) {
 	if err != nil {
 		return nil, fiber.ErrNotFound
 	}
-	return h.orders().FindOrder(c.UserContext(), ScopeOf(c).Mids(), id) // ENOTFOUND: 404 (web)
+	return h.orderReads.FindOrder(c.UserContext(), ScopeOf(c).Mids(), id) // ENOTFOUND: 404 (web)
 }
 
 // orderShowVM builds the detail page's view model.
@@ -78,11 +78,11 @@ func (h *Handler) orderShowVM(c *fiber.Ctx, o *models.Order, notice *views.Order
 	if sc := ScopeOf(c); sc != nil && sc.Access.Can(o.Mid, models.ActRefreshOrder) {
 		vm.RefreshURL, vm.CSRF = orderURL(o)+"/refresh", csrfToken(c)
 	}
-	events, err := h.orders().OrderEvents(ctx, o.ID)
+	events, err := h.orderReads.OrderEvents(ctx, o.ID)
 	if err != nil {
 		return vm, err
 	}
-	refunds, err := h.orders().OrderRefunds(ctx, o.ID)
+	refunds, err := h.orderReads.OrderRefunds(ctx, o.ID)
 	if err != nil {
 		return vm, err
 	}

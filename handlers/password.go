@@ -23,7 +23,7 @@ func (h *Handler) PasswordUpdate(c *fiber.Ctx) error {
 	// The current password is checked like a sign-in (throttled and
 	// recorded), so a session left open is no way to guess it.
 	status := fiber.StatusOK
-	if _, err := h.store.Authenticate(c.UserContext(), v.User.Email, in.Current, ClientIP(c), h.cfg.Logins); err != nil {
+	if _, err := h.signIns.Authenticate(c.UserContext(), v.User.Email, in.Current, ClientIP(c), h.cfg.Logins); err != nil {
 		switch {
 		case models.IsThrottled(err):
 			status = fiber.StatusTooManyRequests
@@ -40,7 +40,7 @@ func (h *Handler) PasswordUpdate(c *fiber.Ctx) error {
 		return render(c, status, views.PasswordPage(h.layout(c, "password.title"),
 			views.PasswordVM{Forced: v.User.MustChangePassword, Errors: problemTexts(c, probs)}))
 	}
-	if err := h.store.SetPassword(c.UserContext(), actor(c), in.New, v.Session.ID); err != nil {
+	if err := h.signIns.SetPassword(c.UserContext(), actor(c), in.New, v.Session.ID); err != nil {
 		return err
 	}
 	h.log.Info("Password changed.", "request_id", RequestID(c), "user_id", v.User.ID)

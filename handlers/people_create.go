@@ -22,7 +22,7 @@ func (h *Handler) PeopleNew(c *fiber.Ctx) error {
 func (h *Handler) PeopleCreate(c *fiber.Ctx) error {
 	v := ViewerOf(c)
 	in := personInput(c)
-	p, pw, err := h.store.CreatePerson(c.UserContext(), actor(c), in)
+	p, pw, err := h.people.CreatePerson(c.UserContext(), actor(c), in)
 	if bad := models.AsInvalidInput(err); bad != nil {
 		vm, ferr := h.personForm(c, nil, &in)
 		if ferr != nil {

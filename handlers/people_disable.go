@@ -23,7 +23,7 @@ func (h *Handler) setDisabled(c *fiber.Ctx, disabled bool) error {
 		return err
 	}
 	v := ViewerOf(c)
-	_, err = h.store.SetPersonDisabled(c.UserContext(), actor(c), id, disabled)
+	_, err = h.people.SetPersonDisabled(c.UserContext(), actor(c), id, disabled)
 	if bad := models.AsInvalidInput(err); bad != nil {
 		return h.personFormError(c, id, nil, bad)
 	}

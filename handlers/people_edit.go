@@ -14,7 +14,7 @@ func (h *Handler) PersonShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.store.Person(c.UserContext(), ViewerOf(c).User, id)
+	p, err := h.people.Person(c.UserContext(), ViewerOf(c).User, id)
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (h *Handler) PersonUpdate(c *fiber.Ctx) error {
 	}
 	v := ViewerOf(c)
 	in := personInput(c)
-	_, err = h.store.UpdatePerson(c.UserContext(), actor(c), id, in)
+	_, err = h.people.UpdatePerson(c.UserContext(), actor(c), id, in)
 	if bad := models.AsInvalidInput(err); bad != nil {
 		return h.personFormError(c, id, &in, bad)
 	}
@@ -56,7 +56,7 @@ func (h *Handler) personFormError(c *fiber.Ctx, id int64, in *models.PersonInput
 			return render(c, fiber.StatusUnprocessableEntity, views.ErrorPartial(views.ErrorVM{Status: fiber.StatusUnprocessableEntity, Message: msg}))
 		}
 	}
-	p, err := h.store.Person(c.UserContext(), ViewerOf(c).User, id)
+	p, err := h.people.Person(c.UserContext(), ViewerOf(c).User, id)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func personInput(c *fiber.Ctx) models.PersonInput {
 // filled from the person's grants (edit) or the submitted form.
 func (h *Handler) personForm(c *fiber.Ctx, p *models.Person, in *models.PersonInput) (views.PersonFormVM, error) {
 	v := ViewerOf(c)
-	mids, err := h.store.GrantableMids(c.UserContext(), v.User)
+	mids, err := h.people.GrantableMids(c.UserContext(), v.User)
 	if err != nil {
 		return views.PersonFormVM{}, err
 	}

@@ -1,21 +1,36 @@
 package handlers
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/models/money"
 	"github.com/ksherdash/ksherdash/views"
 )
+
+// PeopleStore is what the people pages need from models.Store; every rule about who may manage whom is in models.
+type PeopleStore interface {
+	People(ctx context.Context, actor *models.User) ([]models.Person, error)
+	Person(ctx context.Context, actor *models.User, id int64) (*models.Person, error)
+	GrantableMids(ctx context.Context, actor *models.User) ([]models.Mid, error)
+	CreatePerson(ctx context.Context, by models.Actor, in models.PersonInput) (*models.Person, string, error)
+	UpdatePerson(ctx context.Context, by models.Actor, id int64, in models.PersonInput) (*models.PersonChange, error)
+	SetPersonDisabled(ctx context.Context, by models.Actor, id int64, disabled bool) (*models.Person, error)
+	ResetPersonPassword(ctx context.Context, by models.Actor, id int64) (*models.Person, string, error)
+	ResetPersonTOTP(ctx context.Context, by models.Actor, id int64) (*models.Person, error)
+}
 
 // PeopleList handles GET /people: owners see everyone, managers the people
 // on their mids with only those roles.
 func (h *Handler) PeopleList(c *fiber.Ctx) error {
 	v := ViewerOf(c)
-	people, err := h.store.People(c.UserContext(), v.User)
+	people, err := h.people.People(c.UserContext(), v.User)
 	if err != nil {
 		return err
 	}
-	mids, err := h.store.GrantableMids(c.UserContext(), v.User)
+	mids, err := h.people.GrantableMids(c.UserContext(), v.User)
 	if err != nil {
 		return err
 	}

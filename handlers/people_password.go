@@ -16,7 +16,7 @@ func (h *Handler) PersonPasswordReset(c *fiber.Ctx) error {
 		return err
 	}
 	v := ViewerOf(c)
-	p, pw, err := h.store.ResetPersonPassword(c.UserContext(), actor(c), id)
+	p, pw, err := h.people.ResetPersonPassword(c.UserContext(), actor(c), id)
 	if bad := models.AsInvalidInput(err); bad != nil {
 		return h.personFormError(c, id, nil, bad)
 	}

@@ -16,7 +16,7 @@ func (h *Handler) PersonTOTPReset(c *fiber.Ctx) error {
 		return err
 	}
 	v := ViewerOf(c)
-	_, err = h.store.ResetPersonTOTP(c.UserContext(), actor(c), id)
+	_, err = h.people.ResetPersonTOTP(c.UserContext(), actor(c), id)
 	if bad := models.AsInvalidInput(err); bad != nil {
 		return h.personFormError(c, id, nil, bad)
 	}

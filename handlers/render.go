@@ -89,7 +89,7 @@ func (h *Handler) layout(c *fiber.Ctx, titleID string) views.LayoutProps {
 				// /m/all, the configured zone named when they differ).
 				lp.TimeZone = h.pageZone(sc).String()
 			}
-		} else if a, err := h.store.Access(c.UserContext(), v.User); err == nil {
+		} else if a, err := h.scopes.Access(c.UserContext(), v.User); err == nil {
 			access = a
 		} else {
 			h.log.Warn("Cannot list mids for the switcher.", "request_id", RequestID(c), slogErr(err))

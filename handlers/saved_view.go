@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/url"
 	"strconv"
 
@@ -9,6 +10,13 @@ import (
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/views"
 )
+
+// SavedViewStore keeps a person's saved order list views.
+type SavedViewStore interface {
+	SavedViews(ctx context.Context, userID int64) ([]models.SavedView, error)
+	SaveView(ctx context.Context, userID int64, name, query string) (*models.SavedView, error)
+	DeleteSavedView(ctx context.Context, userID, id int64) error
+}
 
 // savedViewQuery keeps only the list's filter keys of a posted query, so a
 // saved view can never carry a page cursor or anything else.
@@ -33,7 +41,7 @@ func (h *Handler) SavedViewCreate(c *fiber.Ctx) error {
 	sc := ScopeOf(c)
 	q := savedViewQuery(c.FormValue("query"))
 	query := q.Encode()
-	_, err := h.orders().SaveView(c.UserContext(), ViewerOf(c).User.ID, c.FormValue("name"), query)
+	_, err := h.savedViews.SaveView(c.UserContext(), ViewerOf(c).User.ID, c.FormValue("name"), query)
 	if bad := models.AsInvalidInput(err); bad != nil {
 		return h.renderOrderList(c, q, problemTexts(c, bad.Problems)["name"])
 	}
@@ -54,7 +62,7 @@ func (h *Handler) SavedViewDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return fiber.ErrNotFound
 	}
-	if err := h.orders().DeleteSavedView(c.UserContext(), ViewerOf(c).User.ID, id); err != nil {
+	if err := h.savedViews.DeleteSavedView(c.UserContext(), ViewerOf(c).User.ID, id); err != nil {
 		return err // another person's view: ENOTFOUND, 404 (web)
 	}
 	to := "/m/" + sc.Mid + "/orders"
@@ -66,7 +74,7 @@ func (h *Handler) SavedViewDelete(c *fiber.Ctx) error {
 
 // savedViewsVM lists the person's views on the list page.
 func (h *Handler) savedViewsVM(c *fiber.Ctx, vm *views.OrderListVM) error {
-	vs, err := h.orders().SavedViews(c.UserContext(), ViewerOf(c).User.ID)
+	vs, err := h.savedViews.SavedViews(c.UserContext(), ViewerOf(c).User.ID)
 	if err != nil {
 		return err
 	}

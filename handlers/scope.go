@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -8,6 +9,12 @@ import (
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/views"
 )
+
+// ScopeStore is what the mid scope of every signed-in page needs: the person's access and their last mid.
+type ScopeStore interface {
+	Access(ctx context.Context, u *models.User) (models.Access, error)
+	SetLastMid(ctx context.Context, by models.Actor, mid, auditMid string) error
+}
 
 // LocalScope is the Locals key of the request's *Scope.
 const LocalScope = "scope"
@@ -53,13 +60,13 @@ func actor(c *fiber.Ctx) models.Actor {
 // audit records an entry; a failure to audit fails the request, because an
 // action that matters must not happen unrecorded.
 func (h *Handler) audit(c *fiber.Ctx, action, target, mid string, details map[string]any) error {
-	return h.store.Audit(c.UserContext(), actor(c), action, target, mid, details)
+	return h.signIns.Audit(c.UserContext(), actor(c), action, target, mid, details)
 }
 
 // RememberMid records that the person switched to mid (their home page
 // opens there next time) and audits the switch.
 func (h *Handler) RememberMid(c *fiber.Ctx, mid string) error {
-	if err := h.store.SetLastMid(c.UserContext(), actor(c), mid, midOrEmpty(mid)); err != nil {
+	if err := h.scopes.SetLastMid(c.UserContext(), actor(c), mid, midOrEmpty(mid)); err != nil {
 		return err
 	}
 	ViewerOf(c).User.LastMid = mid

@@ -34,7 +34,7 @@ func (h *Handler) SearchShow(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	mids := searchMids(sc)
 	vm.Searched, vm.CacheMids = true, mids
-	hits, err := h.orders().FindOrdersByAnyID(ctx, mids, q)
+	hits, err := h.orderReads.FindOrdersByAnyID(ctx, mids, q)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (h *Handler) SearchShow(c *fiber.Ctx) error {
 			if !up.Found {
 				continue
 			}
-			if hits, err = h.orders().FindOrdersByAnyID(ctx, []string{mid}, q); err != nil {
+			if hits, err = h.orderReads.FindOrdersByAnyID(ctx, []string{mid}, q); err != nil {
 				return err
 			}
 			live = up.Called
@@ -89,7 +89,7 @@ func (h *Handler) similarOrders(ctx context.Context, sc *Scope, mids []string, q
 	if len(q) < minSimilarPrefix || len(q) > maxSearchID {
 		return nil
 	}
-	page, err := h.orders().ListOrdersPage(ctx, models.OrderFilter{Mids: mids, Text: q, Limit: models.PageSizes[0]})
+	page, err := h.orderReads.ListOrdersPage(ctx, models.OrderFilter{Mids: mids, Text: q, Limit: models.PageSizes[0]})
 	if err != nil {
 		return err
 	}

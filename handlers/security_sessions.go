@@ -9,7 +9,7 @@ import (
 // signs out.
 func (h *Handler) SecuritySessionRevoke(c *fiber.Ctx) error {
 	v := ViewerOf(c)
-	id, err := h.store.RevokeSessionByHandle(c.UserContext(), actor(c), c.FormValue("session"), v.Session.ID)
+	id, err := h.security.RevokeSessionByHandle(c.UserContext(), actor(c), c.FormValue("session"), v.Session.ID)
 	if err != nil {
 		return err
 	}
@@ -26,7 +26,7 @@ func (h *Handler) SecuritySessionRevoke(c *fiber.Ctx) error {
 // /account/security/sessions/revoke-others: signs out every other browser.
 func (h *Handler) SecuritySessionsRevokeOthers(c *fiber.Ctx) error {
 	v := ViewerOf(c)
-	if _, err := h.store.RevokeOtherSessions(c.UserContext(), actor(c), v.Session.ID); err != nil {
+	if _, err := h.security.RevokeOtherSessions(c.UserContext(), actor(c), v.Session.ID); err != nil {
 		return err
 	}
 	return redirectAfterPost(c, "/account/security?done=sessions_revoked")

@@ -1,11 +1,26 @@
 package handlers
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/views"
 )
+
+// SecurityStore is what one's own security page (sessions, two-factor sign-in) needs from models.Store.
+type SecurityStore interface {
+	Authenticate(ctx context.Context, email, password, ip string, p models.LoginPolicy) (*models.User, error)
+	LiveSessions(ctx context.Context, userID int64, p models.SessionPolicy) ([]models.Session, error)
+	RecoveryCodesLeft(ctx context.Context, userID int64) (int64, error)
+	RevokeSessionByHandle(ctx context.Context, by models.Actor, handle, currentID string) (string, error)
+	RevokeOtherSessions(ctx context.Context, by models.Actor, keepID string) (int64, error)
+	BeginTOTP(ctx context.Context, userID int64) (*models.TOTPSetup, error)
+	PendingTOTP(ctx context.Context, userID int64) (*models.TOTPSetup, error)
+	ConfirmTOTP(ctx context.Context, by models.Actor, code, keepSessionID string) ([]string, int64, error)
+	DisableTOTP(ctx context.Context, by models.Actor, password, code, keepSessionID string, p models.LoginPolicy) (int64, error)
+}
 
 // SecurityShow handles GET /account/security: one's sessions, the password
 // link and two-factor sign-in.
@@ -20,7 +35,7 @@ func (h *Handler) SecurityShow(c *fiber.Ctx) error {
 
 func (h *Handler) securityVM(c *fiber.Ctx) (views.SecurityVM, error) {
 	v := ViewerOf(c)
-	sessions, err := h.store.LiveSessions(c.UserContext(), v.User.ID, h.cfg.Sessions)
+	sessions, err := h.security.LiveSessions(c.UserContext(), v.User.ID, h.cfg.Sessions)
 	if err != nil {
 		return views.SecurityVM{}, err
 	}
@@ -32,7 +47,7 @@ func (h *Handler) securityVM(c *fiber.Ctx) (views.SecurityVM, error) {
 	}
 	if vm.TwoFactor {
 		vm.TwoFactorSince = h.configured(*v.User.TOTPEnabledAt)
-		if vm.RecoveryLeft, err = h.store.RecoveryCodesLeft(c.UserContext(), v.User.ID); err != nil {
+		if vm.RecoveryLeft, err = h.security.RecoveryCodesLeft(c.UserContext(), v.User.ID); err != nil {
 			return vm, err
 		}
 	}

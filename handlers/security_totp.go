@@ -16,7 +16,7 @@ import (
 // the password. It is a POST because it stores the pending secret; nothing
 // is on until SecurityTOTPConfirm.
 func (h *Handler) SecurityTOTPBegin(c *fiber.Ctx) error {
-	setup, err := h.store.BeginTOTP(c.UserContext(), ViewerOf(c).User.ID)
+	setup, err := h.security.BeginTOTP(c.UserContext(), ViewerOf(c).User.ID)
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (h *Handler) renderTOTPSetup(c *fiber.Ctx, status int, setup *models.TOTPSe
 
 // renderPendingTOTP shows the pending setup again with what was wrong.
 func (h *Handler) renderPendingTOTP(c *fiber.Ctx, status int, errs views.TOTPSetupVM) error {
-	setup, err := h.store.PendingTOTP(c.UserContext(), ViewerOf(c).User.ID)
+	setup, err := h.security.PendingTOTP(c.UserContext(), ViewerOf(c).User.ID)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (h *Handler) SecurityTOTPConfirm(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	// The password is checked like a sign-in (throttled and recorded), as
 	// on the password page, so an open session is no way to turn it on.
-	if _, err := h.store.Authenticate(ctx, v.User.Email, c.FormValue("password"), ClientIP(c), h.cfg.Logins); err != nil {
+	if _, err := h.security.Authenticate(ctx, v.User.Email, c.FormValue("password"), ClientIP(c), h.cfg.Logins); err != nil {
 		switch {
 		case models.IsThrottled(err):
 			return h.renderPendingTOTP(c, fiber.StatusTooManyRequests, views.TOTPSetupVM{FormError: h.T(c, "login.error.throttled")})
@@ -77,7 +77,7 @@ func (h *Handler) SecurityTOTPConfirm(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	codes, ended, err := h.store.ConfirmTOTP(ctx, actor(c), c.FormValue("code"), v.Session.ID)
+	codes, ended, err := h.security.ConfirmTOTP(ctx, actor(c), c.FormValue("code"), v.Session.ID)
 	if bad := models.AsInvalidInput(err); bad != nil {
 		return h.renderPendingTOTP(c, fiber.StatusOK, views.TOTPSetupVM{Error: problemTexts(c, bad.Problems)["code"]})
 	}
@@ -94,7 +94,7 @@ func (h *Handler) SecurityTOTPConfirm(c *fiber.Ctx) error {
 // like sign-ins. Every other session of the person ends (this one stays).
 func (h *Handler) SecurityTOTPDisable(c *fiber.Ctx) error {
 	v := ViewerOf(c)
-	ended, err := h.store.DisableTOTP(c.UserContext(), actor(c), c.FormValue("password"), c.FormValue("code"), v.Session.ID, h.cfg.Logins)
+	ended, err := h.security.DisableTOTP(c.UserContext(), actor(c), c.FormValue("password"), c.FormValue("code"), v.Session.ID, h.cfg.Logins)
 	if bad, throttled := models.AsInvalidInput(err), models.IsThrottled(err); bad != nil || throttled {
 		vm, verr := h.securityVM(c)
 		if verr != nil {

@@ -60,7 +60,7 @@ func (h *Handler) syncVM(c *fiber.Ctx) (views.SyncVM, error) {
 	if len(vm.VIPMids) > 0 {
 		vm.Mid = vm.VIPMids[0].Value
 	}
-	jobs, err := h.ops().SyncJobs(ctx, mids, 60)
+	jobs, err := h.ops.SyncJobs(ctx, mids, 60)
 	if err != nil {
 		return vm, err
 	}
@@ -79,7 +79,7 @@ func (h *Handler) syncVM(c *fiber.Ctx) (views.SyncVM, error) {
 
 // apiKinds maps each merchant account to its Ksher API.
 func (h *Handler) apiKinds(c *fiber.Ctx) (map[int64]string, error) {
-	accounts, err := h.ops().Accounts(c.UserContext())
+	accounts, err := h.ops.Accounts(c.UserContext())
 	if err != nil {
 		return nil, err
 	}

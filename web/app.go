@@ -58,7 +58,10 @@ func (d Deps) services() (handlers.Services, error) {
 		}
 		orders = models.NewOrders(d.Store, gw, d.Log)
 	}
-	svc := handlers.Services{Orders: orders, Hooks: models.NewNotifications(d.Store, orders, d.Log),
+	st := d.Store // the one store behind every store interface of the handlers
+	svc := handlers.Services{SignIns: st, Security: st, People: st, Accounts: st, AuditLog: st, OrderReads: st,
+		SavedViews: st, Ops: st, Scopes: st, Health: st,
+		Orders: orders, Hooks: models.NewNotifications(d.Store, orders, d.Log),
 		AccountTests: models.NewAccounts(d.Store, orders.Clients(), d.Log)}
 	syncs, resyncs := d.Sync, d.Resyncs
 	if syncs == nil || resyncs == nil {
@@ -118,7 +121,7 @@ func New(d Deps) (*fiber.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := handlers.New(d.Log, d.Store, tr, handlers.Config{
+	h := handlers.New(d.Log, tr, handlers.Config{
 		Sandbox:       d.Config.Sandbox,
 		Sessions:      d.Config.Sessions,
 		Logins:        d.Config.Logins,
