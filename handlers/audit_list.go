@@ -2,12 +2,9 @@ package handlers
 
 import (
 	"context"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,18 +13,25 @@ import (
 )
 
 // AuditReader is what the audit log page reads.
+
 type AuditReader interface {
 	AuditLog(ctx context.Context, f models.AuditFilter) ([]models.AuditEntry, error)
 }
 
 // auditPageSize is the number of entries per page of the audit log.
+
 const auditPageSize = 50
 
 // AuditList handles GET /audit: the audit log, newest first, filtered by
+
 // who (email), action, mid and a range of local days, one keyset page at a
+
 // time (?before=<id>). Owners see every entry; anyone else only the
+
 // entries of the mids where their role may view the audit log. The filter
+
 // state lives in the URL; htmx requests get only the table.
+
 func (h *Handler) AuditList(c *fiber.Ctx) error {
 	c.Vary("HX-Request")
 	v, sc := ViewerOf(c), ScopeOf(c)
@@ -96,92 +100,19 @@ func (h *Handler) AuditList(c *fiber.Ctx) error {
 }
 
 // localDay turns a YYYY-MM-DD day in loc into the UTC instant of its start
+
 // (plus days); an empty value is no bound.
-func localDay(s string, loc *time.Location, days int) (*time.Time, error) {
-	if s == "" {
-		return nil, nil
-	}
-	d, err := time.ParseInLocation(time.DateOnly, s, loc)
-	if err != nil {
-		return nil, err
-	}
-	t := d.AddDate(0, 0, days).UTC()
-	return &t, nil
-}
 
 // auditURL is the page of the current filters before the entry before (0:
+
 // the newest page).
-func auditURL(vm views.AuditVM, before int64) string {
-	q := url.Values{}
-	for k, v := range map[string]string{"who": vm.Who, "action": vm.Action, "mid": vm.Mid, "from": vm.From, "to": vm.To} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	if before > 0 {
-		q.Set("before", strconv.FormatInt(before, 10))
-	}
-	if len(q) == 0 {
-		return "/audit"
-	}
-	return "/audit?" + q.Encode()
-}
 
 // auditRow shows one entry: time in the zone with the zone named, the
+
 // action's label and a shortened user agent (in full as a tooltip).
-func (h *Handler) auditRow(c *fiber.Ctx, e models.AuditEntry) views.AuditRowVM {
-	details := string(e.Details)
-	if details == "{}" || details == "null" {
-		details = ""
-	}
-	label := h.T(c, "audit.action."+e.Action)
-	if label == "audit.action."+e.Action {
-		label = e.Action // an action newer than the catalogs
-	}
-	short := ""
-	if utf8.RuneCountInString(details) > 60 {
-		short = string([]rune(details)[:48]) + "…"
-	}
-	return views.AuditRowVM{ID: e.ID, At: h.configured(e.CreatedAt), Actor: e.ActorEmail, Action: e.Action,
-		ActionLabel: label, Target: e.Target, Mid: e.Mid, IP: e.IP,
-		UserAgent: shortUserAgent(e.UserAgent), UserAgentFull: e.UserAgent, Details: details, DetailsShort: short}
-}
 
 // shortUserAgent names the browser and system of a user agent ("Chrome
+
 // 124 · Linux"), or keeps its first 40 characters when it is no browser
+
 // known here.
-func shortUserAgent(ua string) string {
-	browser := ""
-	for _, b := range []struct{ token, name string }{
-		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Version/", "Safari"},
-	} {
-		if i := strings.Index(ua, b.token); i >= 0 {
-			v := ua[i+len(b.token):]
-			if j := strings.IndexAny(v, ". ;)"); j >= 0 {
-				v = v[:j]
-			}
-			if len(v) > 6 || strings.Trim(v, "0123456789") != "" {
-				v = "" // a major version is a few digits; anything else is not worth showing
-			}
-			browser = strings.TrimSpace(b.name + " " + v)
-			break
-		}
-	}
-	system := ""
-	for _, s := range []struct{ token, name string }{
-		{"Windows", "Windows"}, {"iPhone", "iOS"}, {"iPad", "iPadOS"}, {"Android", "Android"}, {"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
-	} {
-		if strings.Contains(ua, s.token) {
-			system = s.name
-			break
-		}
-	}
-	if browser != "" && system != "" {
-		return browser + " · " + system
-	}
-	const max = 40
-	if utf8.RuneCountInString(ua) <= max {
-		return ua
-	}
-	return string([]rune(ua)[:max]) + "…"
-}

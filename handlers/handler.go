@@ -8,13 +8,12 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
-
 	"github.com/ksherdash/ksherdash/models"
 	"github.com/ksherdash/ksherdash/views"
 )
 
 // Translators gives the translator for a request's language.
+
 type Translators interface {
 	// For returns the translator for the person's choice (may be ""), else
 	// the best match of the Accept-Language header.
@@ -22,6 +21,7 @@ type Translators interface {
 }
 
 // Config is the part of the configuration the handlers use.
+
 type Config struct {
 	Sandbox       bool
 	Sessions      models.SessionPolicy
@@ -34,6 +34,7 @@ type Config struct {
 }
 
 // Handler carries the dependencies of every handler.
+
 type Handler struct {
 	log  *slog.Logger
 	i18n Translators
@@ -63,6 +64,7 @@ type Handler struct {
 }
 
 // Services are the models services and stores the handlers call.
+
 type Services struct {
 	SignIns    SignInStore
 	Security   SecurityStore
@@ -83,7 +85,9 @@ type Services struct {
 }
 
 // OrderCache is what the order pages, the search and the hooks need from
+
 // models.Orders.
+
 type OrderCache interface {
 	Refresh(ctx context.Context, o *models.Order, force bool) (*models.Order, models.UpstreamNote)
 	FindLive(ctx context.Context, a models.MidAccess, id string) models.UpstreamNote
@@ -92,9 +96,13 @@ type OrderCache interface {
 }
 
 // New returns a Handler. The order cache's service in svc is built on the
+
 // process's one cache of Ksher clients (shared with the background workers,
+
 // so that each client's in-process 10-second query guard covers every
+
 // caller).
+
 func New(log *slog.Logger, tr Translators, cfg Config, svc Services) *Handler {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
@@ -106,27 +114,9 @@ func New(log *slog.Logger, tr Translators, cfg Config, svc Services) *Handler {
 }
 
 // Keys of request-scoped values in fiber.Ctx.Locals, set by web's middleware.
-const (
-	LocalRequestID = "request_id"
-	LocalClientIP  = "client_ip" // see ClientIP
-	LocalCSRF      = "csrf"
-	LocalViewer    = "viewer"
-)
 
 // Viewer is the signed-in person of a request.
-type Viewer struct {
-	User    *models.User
-	Session *models.Session
-}
 
 // ViewerOf returns the signed-in person, or nil.
-func ViewerOf(c *fiber.Ctx) *Viewer {
-	v, _ := c.Locals(LocalViewer).(*Viewer)
-	return v
-}
 
 // RequestID returns the id of the request (also in every log line).
-func RequestID(c *fiber.Ctx) string {
-	id, _ := c.Locals(LocalRequestID).(string)
-	return id
-}

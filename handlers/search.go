@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"context"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -14,14 +12,21 @@ import (
 )
 
 // maxSearchID bounds what is taken for an order number (Ksher's are at
+
 // most 32 characters).
+
 const maxSearchID = 64
 
 // SearchShow handles GET /m/:mid/search?q=: one box for a merchant, Ksher,
+
 // channel or refund order number, over every mid the person may search
+
 // (current mid first). The cache answers first; on a miss Ksher is asked,
+
 // mid by mid, until one knows the order (lookupPlan, through the "find"
+
 // guard), and the answer is cached, so the same search again asks nobody.
+
 func (h *Handler) SearchShow(c *fiber.Ctx) error {
 	sc := ScopeOf(c)
 	q := strings.TrimSpace(c.Query("q"))
@@ -76,41 +81,21 @@ func (h *Handler) SearchShow(c *fiber.Ctx) error {
 }
 
 // similarShown is how many orders starting with a searched number the
+
 // search page lists; the orders list, filtered by the number, has the rest.
-const similarShown = 5
 
 // minSimilarPrefix: shorter beginnings match too much to help.
-const minSimilarPrefix = 4
 
 // similarOrders fills vm with cached orders whose merchant order number
+
 // starts with q, for a number typed in part ("DEMO-1-0002"), when no order
+
 // carries q itself. The same filter as the orders list's text box.
-func (h *Handler) similarOrders(ctx context.Context, sc *Scope, mids []string, q string, vm *views.SearchVM) error {
-	if len(q) < minSimilarPrefix || len(q) > maxSearchID {
-		return nil
-	}
-	page, err := h.orderReads.ListOrdersPage(ctx, models.OrderFilter{Mids: mids, Text: q, Limit: models.PageSizes[0]})
-	if err != nil {
-		return err
-	}
-	for i := range page.Rows {
-		if i == similarShown {
-			vm.SimilarMore = true
-			break
-		}
-		vm.Similar = append(vm.Similar, orderRow(&page.Rows[i], h.midZone(sc.Access, page.Rows[i].Mid)))
-	}
-	// The rows come from every mid searched: so does the list the link opens.
-	listMid := sc.Mid
-	if len(mids) > 1 {
-		listMid = "all"
-	}
-	vm.SimilarURL = "/m/" + listMid + "/orders?q=" + url.QueryEscape(q)
-	return nil
-}
 
 // searchMids are the mids a search covers: every mid where the person may
+
 // search, the URL's mid first.
+
 func searchMids(sc *Scope) []string {
 	mids := sc.Access.MidsWith(models.ActSearch)
 	if i := slices.Index(mids, sc.Mid); i > 0 {
