@@ -34,6 +34,7 @@ const (
 	AuditExport           = "export"
 	AuditPaymentLink      = "payment_link"
 	AuditResync           = "resync"
+	AuditSyncPull         = "sync_pull" // a day of the daily sync queued by hand ("Pull this day")
 )
 
 // AuditActions lists every audited action (for the filter).
@@ -41,7 +42,7 @@ var AuditActions = []string{AuditLogin, AuditLoginFailed, AuditLogout, AuditMidS
 	AuditSessionRevoke, AuditTOTPEnable, AuditTOTPDisable, AuditAccountCreate, AuditAccountUpdate,
 	AuditCredentialChange, AuditAccountTest, AuditPersonCreate, AuditPersonUpdate, AuditPersonDisable,
 	AuditPersonEnable, AuditPasswordReset, AuditTOTPReset, AuditRoleChange, AuditRefund, AuditExport, AuditPaymentLink,
-	AuditResync}
+	AuditResync, AuditSyncPull}
 
 // AuditEntry is one line of the append-only audit log.
 type AuditEntry struct {

@@ -139,7 +139,7 @@ func (s *Sync) PullDay(ctx context.Context, by Actor, e SyncEnqueue) (*SyncJob, 
 		if j, err = s.enqueueTx(ctx, tx, e); err != nil {
 			return err
 		}
-		return s.store.writeAudit(tx, by, AuditResync, "sync "+j.DayString(), j.Mid, map[string]any{"day": j.DayString(), "status": j.Status})
+		return s.store.writeAudit(tx, by, AuditSyncPull, "sync "+j.DayString(), j.Mid, map[string]any{"day": j.DayString(), "status": j.Status})
 	})
 	return j, err
 }

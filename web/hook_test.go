@@ -755,8 +755,8 @@ func TestSyncPage(t *testing.T) {
 		!strings.Contains(body, `data-testid="sync-queued"`) || !strings.Contains(body, `hx-trigger="every 2s"`) {
 		t.Fatalf("after queueing: rows %v; want %s %s queued, a notice and polling", m, hookVIPMid, today)
 	}
-	if as := e.audits(t, models.AuditResync); len(as) != 1 || as[0].Mid != hookVIPMid || as[0].ActorEmail != "fin@example.com" {
-		t.Errorf("audit = %+v, want one resync entry", as)
+	if as := e.audits(t, models.AuditSyncPull); len(as) != 1 || as[0].Mid != hookVIPMid || as[0].ActorEmail != "fin@example.com" {
+		t.Errorf("audit = %+v, want one sync_pull entry", as)
 	}
 
 	for _, id := range ids { // paid after queueing: the pull happens later
