@@ -115,11 +115,12 @@ func (s *Store) writeAudit(tx *gorm.DB, who Actor, action, target, mid string, d
 	if err != nil {
 		return err
 	}
-	if len(who.UserAgent) > 300 {
-		who.UserAgent = who.UserAgent[:300]
-	}
-	e := AuditEntry{CreatedAt: s.now(), ActorEmail: who.Email, Action: action, Target: target, Mid: mid,
-		IP: who.IP, UserAgent: who.UserAgent, RequestID: who.RequestID, Details: b}
+	// What a person typed or their browser sent is made storable and
+	// bounded here, so an entry can always be written (the append-only log
+	// must never lose one to a NUL byte or a 100,000-character "email").
+	e := AuditEntry{CreatedAt: s.now(), ActorEmail: Storable([]byte(who.Email), MaxEmail), Action: action,
+		Target: Storable([]byte(target), 300), Mid: Storable([]byte(mid), 64), IP: Storable([]byte(who.IP), 64),
+		UserAgent: Storable([]byte(who.UserAgent), 300), RequestID: Storable([]byte(who.RequestID), 64), Details: b}
 	if who.UserID != 0 {
 		e.ActorID = &who.UserID
 	}

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/ksherdash/ksherdash/models"
@@ -155,5 +156,34 @@ func TestAuditEntryCarriesActorAndRequest(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no person_create by the command line for cli@example.com in %d entries", len(cli))
+	}
+}
+
+// What a person typed is made storable before it is recorded: a sign-in
+// with a 100,000-character or NUL-holding "email" is refused as wrong
+// credentials (not an internal error), and its audit entry is written,
+// bounded.
+func TestUnstorableInputIsRecordedBounded(t *testing.T) {
+	ctx := context.Background()
+	s := MustStore(t)
+	for _, email := range []string{strings.Repeat("a", 100000) + "@example.com", "fin@example.com\x00", "fin\xff@example.com"} {
+		if _, err := s.Authenticate(ctx, email, "a password", "192.0.2.1", models.DefaultLoginPolicy); err != models.ErrBadCredentials {
+			t.Errorf("Authenticate(%.20q…) err = %v, want ErrBadCredentials", email, err)
+		}
+		if err := s.Audit(ctx, models.Actor{Email: email, UserAgent: "ua\x00" + strings.Repeat("x", 5000)}, models.AuditLoginFailed, email, "", nil); err != nil {
+			t.Errorf("Audit(%.20q…) = %v, want it written", email, err)
+		}
+	}
+	es, err := s.AuditLog(ctx, models.AuditFilter{Action: models.AuditLoginFailed, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 3 {
+		t.Fatalf("%d entries, want 3", len(es))
+	}
+	for _, e := range es {
+		if len(e.ActorEmail) > models.MaxEmail || len(e.UserAgent) > 300 || strings.ContainsRune(e.ActorEmail+e.UserAgent, 0) {
+			t.Errorf("entry %d: email %d bytes, user agent %d bytes, or a NUL kept", e.ID, len(e.ActorEmail), len(e.UserAgent))
+		}
 	}
 }

@@ -5,6 +5,8 @@ package models
 import (
 	"errors"
 	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Error codes of the application. web/errors.go maps each to an HTTP status.
@@ -64,6 +66,9 @@ func ErrorMessageID(err error) string {
 	if errors.As(err, &e) {
 		return e.MsgID
 	}
+	if unstorable(err) {
+		return "error.bad_input"
+	}
 	return ""
 }
 
@@ -77,14 +82,29 @@ func ErrorData(err error) map[string]any {
 	return nil
 }
 
-// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
-// for any other non-nil error, and "" for nil.
+// MaxEmail is the longest email address (RFC 5321: 254 bytes).
+const MaxEmail = 254
+
+// unstorable reports whether err is Postgres refusing a value itself: bytes
+// that are not text (22021), a value too long for its column (22001) or its
+// index (54000). Input checks refuse such values first; this keeps one that
+// slipped through a bad request (400), not an internal error.
+func unstorable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22001" || pe.Code == "54000")
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINVALID
+// for a value Postgres cannot store, EINTERNAL for any other non-nil error,
+// and "" for nil.
 func ErrorCode(err error) string {
 	var e *Error
 	if err == nil {
 		return ""
 	} else if errors.As(err, &e) {
 		return e.Code
+	} else if unstorable(err) {
+		return EINVALID
 	}
 	return EINTERNAL
 }
@@ -97,6 +117,8 @@ func ErrorMessage(err error) string {
 		return ""
 	} else if errors.As(err, &e) {
 		return e.Message
+	} else if unstorable(err) {
+		return "A value is too long, or holds a character that cannot be stored."
 	}
 	return "Internal error."
 }

@@ -37,8 +37,10 @@ var ErrBadCredentials = &Error{Code: EUNAUTHORIZED, Message: "Wrong email or pas
 // records it. Returns ETOOMANYREQUEST when throttled (without checking the
 // password), ErrBadCredentials, or the person.
 func (s *Store) Authenticate(ctx context.Context, email, password, ip string, p LoginPolicy) (*User, error) {
-	email = strings.TrimSpace(email)
-	attempt, err := s.reserveAttempt(ctx, email, ip, p)
+	// An email is at most MaxEmail bytes (RFC 5321); a longer or unstorable
+	// one is recorded cut and made storable, and matches nobody.
+	email = Storable([]byte(strings.TrimSpace(email)), MaxEmail+1)
+	attempt, err := s.reserveAttempt(ctx, email, Storable([]byte(ip), 64), p)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ksherdash/ksherdash/gateway"
 )
@@ -297,10 +298,15 @@ func hookDigest(api string, accountID int64, signature string) string {
 }
 
 // Storable makes received bytes fit a text column: valid UTF-8, no NUL,
-// at most max bytes.
+// at most max bytes (cut on a character boundary).
 func Storable(b []byte, max int) string {
 	if len(b) > max {
 		b = b[:max]
 	}
-	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "\uFFFD")
+	out := strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "\uFFFD")
+	for len(out) > max {
+		_, size := utf8.DecodeLastRuneInString(out)
+		out = out[:len(out)-size]
+	}
+	return out
 }

@@ -75,9 +75,7 @@ func (s *Store) createSession(tx *gorm.DB, userID int64, ip, userAgent string, p
 	}
 	token := base64.RawURLEncoding.EncodeToString(b)
 	now := s.now()
-	if len(userAgent) > 300 {
-		userAgent = userAgent[:300]
-	}
+	userAgent = Storable([]byte(userAgent), 300)
 	sess := &Session{ID: SessionID(token), UserID: userID, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(p.Absolute), IP: ip, UserAgent: userAgent}
 	if err := tx.Create(sess).Error; err != nil {

@@ -176,7 +176,7 @@ func New(d Deps) (*fiber.App, error) {
 		app.All("/sandbox/_sandbox*", m.sandboxControl, sb)
 		app.All("/sandbox/*", sb)
 	}
-	app.Use(m.timeoutContext, m.loadViewer, m.csrf, h.Localize)
+	app.Use(m.cleanInput, m.timeoutContext, m.loadViewer, m.csrf, h.Localize)
 	r := &router{app: app, m: m}
 	routes(r, h)
 	routeTables.Store(app, r.rules)

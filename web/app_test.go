@@ -31,6 +31,7 @@ type testEnv struct {
 	app   *fiber.App
 	logs  *strings.Builder
 	user  *models.User
+	dsn   string // the test's database
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -38,7 +39,8 @@ func newTestEnv(t *testing.T) *testEnv {
 	ctx := context.Background()
 	logs := &strings.Builder{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	store, err := models.Open(ctx, pgtest.NewDatabase(t), log)
+	dsn := pgtest.NewDatabase(t)
+	store, err := models.Open(ctx, dsn, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +54,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{store: store, app: mustApp(t, store, log), logs: logs, user: u}
+	return &testEnv{store: store, app: mustApp(t, store, log), logs: logs, user: u, dsn: dsn}
 }
 
 // mustAccount creates a vip merchant account with the given mids.

@@ -34,6 +34,8 @@ func (m *middleware) errorHandler(c *fiber.Ctx, err error) error {
 	switch {
 	case errors.Is(err, errCSRF):
 		status, msgID = fiber.StatusForbidden, "error.csrf"
+	case errors.Is(err, errBadInput):
+		status, msgID = fiber.StatusBadRequest, "error.bad_input"
 	case errors.As(err, &fe):
 		status = fe.Code
 		switch fe.Code {
