@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -171,10 +172,12 @@ func New(d Deps) (*fiber.App, error) {
 		return c.Next()
 	}, filesystem.New(filesystem.Config{Root: http.FS(assets)}))
 	if d.Sandbox != nil {
-		sb := dropOnAbort(adaptor.HTTPHandler(detached(d.Sandbox)))
-		app.All("/sandbox", sb)
-		app.All("/sandbox/_sandbox*", m.sandboxControl, sb)
-		app.All("/sandbox/*", sb)
+		// One guard for every path under /sandbox: Fiber matches routes on
+		// the raw path, so a route for /sandbox/_sandbox* alone would miss
+		// /sandbox/%5Fsandbox/..., which the simulator decodes and serves.
+		sb := sandboxHandler(d.Sandbox)
+		app.All("/sandbox", m.sandboxControl, sb)
+		app.All("/sandbox/*", m.sandboxControl, sb)
 	}
 	app.Use(m.cleanInput, m.timeoutContext, m.loadViewer, m.csrf, h.Localize)
 	r := &router{app: app, m: m}
@@ -201,21 +204,60 @@ func RouteTable(app *fiber.App) []Rule {
 // cross-site form could otherwise repoint the webhook: SSRF). Ksher's own
 // API paths stay open, like Ksher's. The client, not the TCP peer: behind a
 // reverse proxy on this machine every peer is loopback.
+//
+// The decision is made on the path as the simulator will read it: decoded
+// once (as net/http does) and cleaned, compared without regard to case (as
+// Fiber routes), so no spelling (%5F, _%73andbox, ./, //, x/..) slips by. A
+// path that does not decode is refused. The simulator checks again itself
+// (sandbox.Config.LocalControlOnly), on the client handed over by
+// sandboxHandler.
 func (m *middleware) sandboxControl(c *fiber.Ctx) error {
+	p, err := url.PathUnescape(c.Path())
+	if err != nil {
+		return fiber.ErrBadRequest
+	}
+	if !isSandboxControl(p) {
+		return c.Next()
+	}
 	if ip, err := netip.ParseAddr(handlers.ClientIP(c)); err != nil || !ip.IsLoopback() {
 		return fiber.ErrNotFound
 	}
-	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead && !m.sameOrigin(c) {
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead && (crossSite(c) || !m.sameOrigin(c)) {
 		return fiber.ErrForbidden
 	}
 	return c.Next()
 }
 
+// isSandboxControl: the decoded path p names a control endpoint of the
+// mounted simulator (or something spelled like one: refused alike).
+func isSandboxControl(p string) bool {
+	return strings.HasPrefix(strings.ToLower(path.Clean("/"+p)), "/sandbox/_sandbox")
+}
+
+// crossSite: the browser says the request comes from another site.
+func crossSite(c *fiber.Ctx) bool {
+	switch c.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+		return false
+	}
+	return true
+}
+
+// sandboxHandler serves the simulator behind Fiber. The simulator is told
+// the client (handlers.ClientIP, not the proxy in front) as RemoteAddr, so
+// its own control guard judges the same caller as sandboxControl.
+func sandboxHandler(sb http.Handler) fiber.Handler {
+	return dropOnAbort(func(c *fiber.Ctx) error {
+		return adaptor.HTTPHandler(detached(sb, handlers.ClientIP(c)))(c)
+	})
+}
+
 // detached gives h a request that owns its memory. Fiber's adaptor builds
 // the net/http request over fasthttp's buffers (unsafe string views of the
 // URL, Host, headers and body), which fasthttp reuses for the next request;
-// the simulator keeps what it is told (order ids, paths) in its state.
-func detached(h http.Handler) http.Handler {
+// the simulator keeps what it is told (order ids, paths) in its state. Its
+// RemoteAddr is client (port 0) when that is an address.
+func detached(h http.Handler, client string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -225,6 +267,9 @@ func detached(h http.Handler) http.Handler {
 		r2 := r.Clone(r.Context())
 		r2.Method, r2.Host, r2.RequestURI = strings.Clone(r.Method), strings.Clone(r.Host), strings.Clone(r.RequestURI)
 		r2.RemoteAddr = strings.Clone(r.RemoteAddr)
+		if ip, err := netip.ParseAddr(client); err == nil {
+			r2.RemoteAddr = netip.AddrPortFrom(ip.Unmap(), 0).String()
+		}
 		if u, err := url.ParseRequestURI(r2.RequestURI); err == nil {
 			r2.URL = u
 		}

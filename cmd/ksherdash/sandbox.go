@@ -140,6 +140,8 @@ func startSandbox(ctx context.Context, c *Config, store *models.Store, baseURL s
 		PublicURL:  sbURL,
 		WebhookURL: fmt.Sprintf("%s/hooks/ksher/vip/%d", baseURL, vip.ID),
 		Logger:     log.With("component", "sandbox"),
+		// The dashboard guards the control endpoints; the simulator does too.
+		LocalControlOnly: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)

@@ -25,7 +25,9 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -64,6 +66,15 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives the sandbox's logs; default slog.Default().
 	Logger *slog.Logger
+	// LocalControlOnly makes the simulator itself refuse its control
+	// endpoints (/_sandbox/...) to callers that are not on this machine
+	// (RemoteAddr not a loopback address: 404), and their state-changing
+	// methods to a browser on another site (Sec-Fetch-Site, Origin: 403),
+	// whatever spelling of the path reached it. Ksher's own paths stay open.
+	// The dashboard's mount sets it and hands the simulator the resolved
+	// client (not a proxy) as RemoteAddr; `ksherdash sandbox` alone leaves
+	// it off, as documented.
+	LocalControlOnly bool
 }
 
 // Sandbox is a running Ksher simulator. It is an http.Handler; create it
@@ -186,10 +197,47 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/ua.css":
 		serveCSS(w)
 	case strings.HasPrefix(p, "/_sandbox/"):
+		// Checked here, where the request is dispatched, so no routing
+		// quirk in front (an encoded or uncleaned path) can skip it.
+		if status := s.controlRefused(r); status != 0 {
+			writeErr(w, status, http.StatusText(status))
+			return
+		}
 		s.serveAdmin(w, r, strings.TrimPrefix(p, "/_sandbox/"))
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// controlRefused is the status that refuses r a control endpoint under
+// Config.LocalControlOnly, or 0 when r may have it.
+func (s *Sandbox) controlRefused(r *http.Request) int {
+	if !s.cfg.LocalControlOnly {
+		return 0
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.Unmap().IsLoopback() {
+		return http.StatusNotFound
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return 0
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return http.StatusForbidden
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		u, err := url.Parse(origin)
+		if err != nil || u.Host != r.Host {
+			return http.StatusForbidden
+		}
+	}
+	return 0
 }
 
 // routePath is the request path relative to the sandbox root.
