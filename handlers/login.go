@@ -15,10 +15,10 @@ import (
 // SignInStore is what signing in and out, the second step, one's password and language need from models.Store.
 type SignInStore interface {
 	Authenticate(ctx context.Context, email, password, ip string, p models.LoginPolicy) (*models.User, error)
-	SignIn(ctx context.Context, by models.Actor, p models.SessionPolicy, details map[string]any) (string, *models.Session, error)
+	SignIn(ctx context.Context, by models.Actor, p models.SessionPolicy, details map[string]any, prevToken string) (string, *models.Session, error)
 	SignOut(ctx context.Context, by models.Actor, id string) error
 	FindUser(ctx context.Context, id int64) (*models.User, error)
-	VerifySecondFactor(ctx context.Context, userID int64, code, ip string, p models.LoginPolicy) (*models.User, string, error)
+	VerifyLoginStep(ctx context.Context, userID int64, step string, expires time.Time, code, ip string, p models.LoginPolicy) (*models.User, string, error)
 	Audit(ctx context.Context, who models.Actor, action, target, mid string, details map[string]any) error
 	SetPassword(ctx context.Context, by models.Actor, pw string, keepSessionID string) error
 	SetLanguage(ctx context.Context, userID int64, lang string) error
@@ -69,11 +69,13 @@ func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 }
 
 // startSession signs u in: a new session, its cookie, the audit entry, and
-// on to the password page (one-time password) or next.
+// on to the password page (one-time password) or next. The session cookie
+// the browser sent, if any, names its previous session: that one ends in
+// the same transaction, whoever it belonged to (one browser, one session).
 func (h *Handler) startSession(c *fiber.Ctx, u *models.User, next string, details map[string]any) error {
 	who := actor(c)
 	who.UserID, who.Email, who.User = u.ID, u.Email, u
-	token, _, err := h.signIns.SignIn(c.UserContext(), who, h.cfg.Sessions, details)
+	token, _, err := h.signIns.SignIn(c.UserContext(), who, h.cfg.Sessions, details, c.Cookies(h.cfg.SessionCookie))
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +21,9 @@ import (
 // signed with a key derived from SECRET_KEY (so any replica accepts it and
 // nothing is stored). The signature also covers the person's password hash
 // and when two-factor was turned on: a password reset or a new TOTP setup
-// voids pending tokens.
+// voids pending tokens. A token completes one sign-in only: the store
+// records it as used in the transaction that accepts the code
+// (models.Store.VerifyLoginStep), so a replayed POST is refused on any replica.
 
 const loginTokenTTL = 5 * time.Minute
 
@@ -32,9 +36,16 @@ func loginTokenMAC(key []byte, payload string, u *models.User) []byte {
 	return mac.Sum(nil)
 }
 
-// signLoginToken returns "<user id>.<expiry unix>.<mac>".
+// signLoginToken returns "<user id>.<expiry unix>.<nonce>.<mac>". The
+// random nonce makes every sign-in step's token its own, so using one up
+// (single-use) never voids another issued in the same second.
 func signLoginToken(key []byte, u *models.User, now time.Time) string {
-	payload := strconv.FormatInt(u.ID, 10) + "." + strconv.FormatInt(now.Add(loginTokenTTL).Unix(), 10)
+	nonce := make([]byte, 16)
+	if _, err := rand.Read(nonce); err != nil {
+		panic("login token: no randomness: " + err.Error())
+	}
+	payload := strconv.FormatInt(u.ID, 10) + "." + strconv.FormatInt(now.Add(loginTokenTTL).Unix(), 10) +
+		"." + base64.RawURLEncoding.EncodeToString(nonce)
 	return payload + "." + base64.RawURLEncoding.EncodeToString(loginTokenMAC(key, payload, u))
 }
 
@@ -45,18 +56,22 @@ func loginTokenUser(token string) (int64, bool) {
 	return n, ok && err == nil && n > 0
 }
 
-// checkLoginToken reports whether token was signed for u and has not expired.
-func checkLoginToken(key []byte, token string, u *models.User, now time.Time) bool {
+// checkLoginToken reports whether token was signed for u and has not
+// expired, and if so when it expires.
+func checkLoginToken(key []byte, token string, u *models.User, now time.Time) (time.Time, bool) {
 	parts := strings.Split(token, ".")
-	if len(parts) != 3 || parts[0] != strconv.FormatInt(u.ID, 10) {
-		return false
+	if len(parts) != 4 || parts[0] != strconv.FormatInt(u.ID, 10) {
+		return time.Time{}, false
 	}
 	exp, err := strconv.ParseInt(parts[1], 10, 64)
 	if err != nil || now.Unix() > exp {
-		return false
+		return time.Time{}, false
 	}
-	got, err := base64.RawURLEncoding.DecodeString(parts[2])
-	return err == nil && hmac.Equal(got, loginTokenMAC(key, parts[0]+"."+parts[1], u))
+	got, err := base64.RawURLEncoding.DecodeString(parts[3])
+	if err != nil || !hmac.Equal(got, loginTokenMAC(key, parts[0]+"."+parts[1]+"."+parts[2], u)) {
+		return time.Time{}, false
+	}
+	return time.Unix(exp, 0), true
 }
 
 // showSecondFactor renders the code form for u.
@@ -84,11 +99,23 @@ func (h *Handler) LoginTwoFactorCreate(c *fiber.Ctx) error {
 	} else if err != nil {
 		return err
 	}
-	if !checkLoginToken(h.cfg.LoginTokenKey, token, u, time.Now()) {
+	expires, ok := checkLoginToken(h.cfg.LoginTokenKey, token, u, time.Now())
+	if !ok {
 		return expired()
 	}
 	pending := u
-	u, method, err := h.signIns.VerifySecondFactor(c.UserContext(), id, c.FormValue("code"), ClientIP(c), h.cfg.Logins)
+	u, method, err := h.signIns.VerifyLoginStep(c.UserContext(), id, token, expires, c.FormValue("code"), ClientIP(c), h.cfg.Logins)
+	if errors.Is(err, models.ErrLoginStepUsed) {
+		// Replayed: the token already completed a sign-in.
+		h.log.Info("Second factor refused: sign-in step already used.", "request_id", RequestID(c), "ip", ClientIP(c), "user_id", id)
+		who := actor(c)
+		who.UserID, who.Email = pending.ID, pending.Email
+		if err := h.signIns.Audit(c.UserContext(), who, models.AuditLoginFailed, pending.Email, "",
+			map[string]any{"second_factor": true, "step_reused": true}); err != nil {
+			return err
+		}
+		return expired()
+	}
 	if err != nil {
 		status, msg := fiber.StatusUnauthorized, h.T(c, "login2fa.wrong")
 		switch {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"gorm.io/gorm"
@@ -38,8 +39,12 @@ type SessionPolicy struct {
 	Absolute time.Duration // a session ends this long after sign-in (default 12 h)
 }
 
-// touchEvery limits last_seen_at writes to one per minute per session.
-const touchEvery = time.Minute
+// touchEvery limits last_seen_at writes to one per minute per session, or
+// to one per half idle timeout when that is shorter: a session in use is
+// then always touched before it could be taken for idle.
+func (p SessionPolicy) touchEvery() time.Duration {
+	return min(time.Minute, p.Idle/2)
+}
 
 // SessionID returns the stored id of a cookie token.
 func SessionID(token string) string {
@@ -50,10 +55,27 @@ func SessionID(token string) string {
 // SignIn starts a session for the person by (signed in from by.IP with
 // by.UserAgent) and audits the sign-in (login, with details such as the
 // second factor used) in the same transaction. It returns the cookie token.
-func (s *Store) SignIn(ctx context.Context, by Actor, p SessionPolicy, details map[string]any) (string, *Session, error) {
+//
+// prevToken is the session cookie the browser sent with the sign-in, if
+// any: the session it names, whoever's it is, ends in the same transaction,
+// so a second sign-in in one browser leaves no earlier session valid.
+func (s *Store) SignIn(ctx context.Context, by Actor, p SessionPolicy, details map[string]any, prevToken string) (string, *Session, error) {
 	var token string
 	var sess *Session
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if prevToken != "" {
+			res := tx.Model(&Session{}).Where("id = ? AND revoked_at IS NULL", SessionID(prevToken)).Update("revoked_at", s.now())
+			if res.Error != nil {
+				return fmt.Errorf("store: end previous session: %w", res.Error)
+			}
+			if res.RowsAffected > 0 {
+				details = maps.Clone(details)
+				if details == nil {
+					details = map[string]any{}
+				}
+				details["ended_previous_session"] = true
+			}
+		}
 		var err error
 		if token, sess, err = s.createSession(tx, by.UserID, by.IP, by.UserAgent, p); err != nil {
 			return err
@@ -89,7 +111,8 @@ func (s *Store) createSession(tx *gorm.DB, userID int64, ip, userAgent string, p
 var ErrSessionEnded = &Error{Code: EUNAUTHORIZED, Message: "Your session has ended. Please sign in again."}
 
 // LookupSession returns the live session of a cookie token and its person.
-// It records activity at most once a minute.
+// It records activity at most once a minute (more often for an idle
+// timeout under two minutes: see touchEvery).
 func (s *Store) LookupSession(ctx context.Context, token string, p SessionPolicy) (*Session, *User, error) {
 	if token == "" {
 		return nil, nil, ErrSessionEnded
@@ -112,7 +135,7 @@ func (s *Store) LookupSession(ctx context.Context, token string, p SessionPolicy
 	if u.DisabledAt != nil {
 		return nil, nil, ErrSessionEnded
 	}
-	if now.Sub(sess.LastSeenAt) > touchEvery {
+	if now.Sub(sess.LastSeenAt) >= p.touchEvery() {
 		sess.LastSeenAt = now
 		if err := s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen_at", now).Error; err != nil {
 			return nil, nil, fmt.Errorf("store: touch session: %w", err)

@@ -234,7 +234,28 @@ func (s *Store) DisableTOTP(ctx context.Context, by Actor, password, code, keepS
 // unused recovery code (which is then used up). It is throttled and
 // recorded like Authenticate. Returns the person and the method, or
 // ETOOMANYREQUEST (without checking the code), or *InvalidInput{"code"}.
+// It uses up no sign-in step: the sign-in itself goes through VerifyLoginStep.
 func (s *Store) VerifySecondFactor(ctx context.Context, userID int64, code, ip string, p LoginPolicy) (*User, string, error) {
+	return s.verifySecondFactor(ctx, userID, "", time.Time{}, code, ip, p)
+}
+
+// ErrLoginStepUsed is returned by VerifyLoginStep for a sign-in step token
+// that already completed a sign-in.
+var ErrLoginStepUsed = &Error{Code: EUNAUTHORIZED, Message: "This sign-in step was already used. Please sign in again."}
+
+// VerifyLoginStep is VerifySecondFactor for the code form of a sign-in: the
+// form's token (step, valid until expires) is used up in the same
+// transaction that accepts the code, so it completes one sign-in only, on
+// any replica. A token already used gives ErrLoginStepUsed, and the code is
+// then not used up.
+func (s *Store) VerifyLoginStep(ctx context.Context, userID int64, step string, expires time.Time, code, ip string, p LoginPolicy) (*User, string, error) {
+	if step == "" {
+		return nil, "", ErrLoginStepUsed
+	}
+	return s.verifySecondFactor(ctx, userID, step, expires, code, ip, p)
+}
+
+func (s *Store) verifySecondFactor(ctx context.Context, userID int64, step string, expires time.Time, code, ip string, p LoginPolicy) (*User, string, error) {
 	u, err := s.FindUser(ctx, userID)
 	if err != nil {
 		return nil, "", err
@@ -243,19 +264,56 @@ func (s *Store) VerifySecondFactor(ctx context.Context, userID int64, code, ip s
 	if err != nil {
 		return nil, "", err
 	}
-	method, ok := "", false
+	if step != "" {
+		// Rows of tokens past their expiry are no longer needed. The
+		// handler checks expiry on the wall clock (not the store's clock),
+		// so that is the clock here, with a minute's grace for replicas'
+		// clocks that differ a little.
+		if err := s.db.WithContext(ctx).Exec("DELETE FROM login_steps_used WHERE expires_at < ?",
+			time.Now().Add(-time.Minute)).Error; err != nil {
+			return nil, "", fmt.Errorf("store: forget old sign-in steps: %w", err)
+		}
+	}
+	method, ok, used := "", false, false
 	if u.DisabledAt == nil && u.TOTPEnabledAt != nil {
-		if method, ok, err = s.useSecondFactor(s.db.WithContext(ctx), u, code); err != nil {
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			var err error
+			if method, ok, err = s.useSecondFactor(tx, u, code); err != nil || !ok || step == "" {
+				return err
+			}
+			if used, err = s.useLoginStep(tx, step, expires); err == nil && used {
+				ok = false
+				return ErrLoginStepUsed // rolls back the code's use
+			}
+			return err
+		})
+		if err != nil && !used {
 			return nil, "", fmt.Errorf("store: verify second factor: %w", err)
 		}
 	}
 	if err := s.settleAttempt(ctx, attempt, ok); err != nil {
 		return nil, "", err
 	}
+	if used {
+		return nil, "", ErrLoginStepUsed
+	}
 	if !ok {
 		return nil, "", invalid("code", ReasonCodeWrong)
 	}
 	return u, method, nil
+}
+
+// useLoginStep records the sign-in step token step as used and reports
+// whether it already was. Concurrent uses of one token serialise on the
+// primary key: the second waits for the first to commit, then finds it.
+func (s *Store) useLoginStep(tx *gorm.DB, step string, expires time.Time) (bool, error) {
+	sum := sha256.Sum256([]byte(step))
+	res := tx.Exec("INSERT INTO login_steps_used (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+		hex.EncodeToString(sum[:]), expires)
+	if res.Error != nil {
+		return false, res.Error
+	}
+	return res.RowsAffected == 0, nil
 }
 
 // RecoveryCodesLeft counts a person's unused recovery codes.

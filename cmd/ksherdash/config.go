@@ -107,6 +107,12 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	if c.SessionIdle, err = duration(getenv, "SESSION_IDLE_TIMEOUT", 30*time.Minute); err != nil {
 		return nil, err
 	}
+	// Sessions record activity every min(1 min, idle/2) (models.SessionPolicy),
+	// so a short idle timeout works; under minSessionIdle one slow page or
+	// replicas' clocks a little apart would end sessions in use.
+	if c.SessionIdle < minSessionIdle {
+		return nil, &ConfigError{"SESSION_IDLE_TIMEOUT", fmt.Sprintf("%q is too short: at least %s", getenv("SESSION_IDLE_TIMEOUT"), minSessionIdle)}
+	}
 	if c.SessionMaxAge, err = duration(getenv, "SESSION_MAX_AGE", 12*time.Hour); err != nil {
 		return nil, err
 	}
@@ -134,6 +140,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	}
 	return c, nil
 }
+
+// minSessionIdle is the shortest SESSION_IDLE_TIMEOUT accepted.
+const minSessionIdle = 10 * time.Second
 
 func or(v, def string) string {
 	if v == "" {

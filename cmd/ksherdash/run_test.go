@@ -30,6 +30,7 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{"database url", map[string]string{"DATABASE_URL": "mysql:nope"}, "DATABASE_URL"},
 		{"time zone", map[string]string{"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE"},
 		{"idle timeout", map[string]string{"SESSION_IDLE_TIMEOUT": "-5m"}, "SESSION_IDLE_TIMEOUT"},
+		{"idle timeout too short", map[string]string{"SESSION_IDLE_TIMEOUT": "5s"}, "SESSION_IDLE_TIMEOUT"},
 		{"sandbox", map[string]string{"SANDBOX": "maybe"}, "SANDBOX"},
 	}
 	for _, tt := range tests {
@@ -67,6 +68,21 @@ func TestLoadConfigDefaultsAndSecretFile(t *testing.T) {
 	}
 	if !filepath.IsAbs(c.DataDir) {
 		t.Errorf("DATA_DIR %q not made absolute", c.DataDir)
+	}
+}
+
+// An idle timeout under a minute is accepted (down to 10 s): sessions in
+// use record activity every half idle timeout, so they stay alive.
+func TestLoadConfigShortIdleTimeout(t *testing.T) {
+	c, err := loadConfig(func(k string) string { return map[string]string{"SESSION_IDLE_TIMEOUT": "30s"}[k] })
+	if err != nil {
+		t.Fatalf("SESSION_IDLE_TIMEOUT=30s: %v", err)
+	}
+	if c.SessionIdle != 30*time.Second {
+		t.Errorf("SESSION_IDLE_TIMEOUT=30s gives %s", c.SessionIdle)
+	}
+	if _, err := loadConfig(func(k string) string { return map[string]string{"SESSION_IDLE_TIMEOUT": "10s"}[k] }); err != nil {
+		t.Errorf("SESSION_IDLE_TIMEOUT=10s: %v", err)
 	}
 }
 
