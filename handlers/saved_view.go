@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -27,8 +29,12 @@ func savedViewQuery(raw string) url.Values {
 	}
 	out := url.Values{}
 	for _, k := range listKeys {
-		if vs, ok := q[k]; ok {
-			out[k] = vs
+		for _, v := range q[k] {
+			// A view saved before bad bytes were refused at the boundary
+			// may hold one: it is left out, so the view still opens.
+			if utf8.ValidString(v) && !strings.ContainsRune(v, 0) {
+				out.Add(k, v)
+			}
 		}
 	}
 	return out
