@@ -73,8 +73,7 @@ func (h *Handler) LoginCreate(c *fiber.Ctx) error {
 // the browser sent, if any, names its previous session: that one ends in
 // the same transaction, whoever it belonged to (one browser, one session).
 func (h *Handler) startSession(c *fiber.Ctx, u *models.User, next string, details map[string]any) error {
-	who := actor(c)
-	who.UserID, who.Email, who.User = u.ID, u.Email, u
+	who := models.ActorOf(u, ClientIP(c), c.Get(fiber.HeaderUserAgent), RequestID(c))
 	token, _, err := h.signIns.SignIn(c.UserContext(), who, h.cfg.Sessions, details, c.Cookies(h.cfg.SessionCookie))
 	if err != nil {
 		return err

@@ -9,16 +9,20 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/ksherdash/ksherdash/gateway"
 )
 
 // Notifications receives what Ksher sends (v3 notifications, vip
+
 // webhooks): it verifies each with the account's keys before anything in
+
 // it is trusted, records it (valid or not), and applies it to the order
+
 // cache. The receivers in handlers only read the request and write the
+
 // answer this service decides (HookResult.Outcome).
+
 type Notifications struct {
 	store  *Store
 	orders *Orders
@@ -26,7 +30,9 @@ type Notifications struct {
 }
 
 // NewNotifications returns the service; the vip webhooks ask Ksher about
+
 // their order through orders (they carry no amounts).
+
 func NewNotifications(store *Store, orders *Orders, log *slog.Logger) *Notifications {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -35,6 +41,7 @@ func NewNotifications(store *Store, orders *Orders, log *slog.Logger) *Notificat
 }
 
 // HookRequest is a received notification as the receiver read it.
+
 type HookRequest struct {
 	API       string // NotifyV3 or NotifyVIP
 	Account   string // the :account of the receiver's URL
@@ -51,10 +58,13 @@ type HookRequest struct {
 }
 
 // HookOutcome is what a receiver answers. Refusals are stored with their
+
 // outcome as the error's code (the event log words them).
+
 type HookOutcome string
 
 // Outcomes of a notification.
+
 const (
 	HookAccepted HookOutcome = "accepted" // verified and applied
 	HookReplay   HookOutcome = "replay"   // the same notification was handled already
@@ -72,14 +82,18 @@ const (
 )
 
 // HookResult is what receiving one notification did.
+
 type HookResult struct {
 	Outcome HookOutcome
 	Message string // the answer's message
 }
 
 // Receive verifies, records and applies one notification. Its error is for
+
 // a failure of our own (the database): the receiver answers 500, and Ksher
+
 // sends the notification again.
+
 func (s *Notifications) Receive(ctx context.Context, req HookRequest) (HookResult, error) {
 	n := &Notification{APIKind: req.API, Method: req.Method, URL: Storable([]byte(req.URI), 4096), RemoteIP: req.RemoteIP}
 	if req.API == NotifyV3 {
@@ -106,8 +120,11 @@ func (s *Notifications) Receive(ctx context.Context, req HookRequest) (HookResul
 }
 
 // account resolves the :account of a receiver's URL to its gateway client,
+
 // which holds the keys that verify the notification. A refusal comes back
+
 // as its outcome and detail; err is a failure of the database.
+
 func (s *Notifications) account(ctx context.Context, n *Notification, param string, api gateway.APIKind) (*gateway.Client, *MerchantAccount, HookOutcome, string, error) {
 	id, err := strconv.ParseInt(param, 10, 64)
 	if err != nil || id <= 0 {
@@ -131,8 +148,11 @@ func (s *Notifications) account(ctx context.Context, n *Notification, param stri
 }
 
 // refuse stores a refused notification (within the budget for those) and
+
 // returns the refusal, so the receiver answers with a non-success status
+
 // and Ksher sends a genuine one again.
+
 func (s *Notifications) refuse(ctx context.Context, req HookRequest, n *Notification, outcome HookOutcome, detail string) (HookResult, error) {
 	ok, err := s.store.AllowInvalidNotification(ctx)
 	if err != nil {
@@ -151,8 +171,11 @@ func (s *Notifications) refuse(ctx context.Context, req HookRequest, n *Notifica
 }
 
 // receiveV3 handles a v3 payment notification (API.md A.6): its sign is
+
 // verified over data with the account's Ksher public key; it is stored raw
+
 // with the order's new state, in one transaction.
+
 func (s *Notifications) receiveV3(ctx context.Context, req HookRequest, n *Notification, gw *gateway.Client, a *MerchantAccount) (HookResult, error) {
 	note, err := gw.Notifications.ParseV3(req.Body)
 	if err != nil {
@@ -171,9 +194,13 @@ func (s *Notifications) receiveV3(ctx context.Context, req HookRequest, n *Notif
 }
 
 // notificationUpdate maps a verified v3 notification to a cache update
+
 // through the order cache's own mapping (OrderUpdateFrom, for a KsherPay
+
 // order; OrderUpdateFromLink, for a payment link, whose notification also
+
 // names the KsherPay order behind it), marked as told by a notification.
+
 func notificationUpdate(accountID int64, n *gateway.Notification) OrderUpdate {
 	var u OrderUpdate
 	if n.Type == "payment_link" {
@@ -194,9 +221,13 @@ func notificationUpdate(accountID int64, n *gateway.Notification) OrderUpdate {
 }
 
 // receiveVIP handles a vip webhook (API.md B.5). Its HMAC covers the full
+
 // URL Ksher called (req.SignedURL plus the query). A verified webhook is
+
 // stored; then, since it carries no amounts, the order is asked about once
+
 // (through the order cache's upstream guard) and the answer stored.
+
 func (s *Notifications) receiveVIP(ctx context.Context, req HookRequest, n *Notification, gw *gateway.Client, a *MerchantAccount) (HookResult, error) {
 	_, rawQuery, _ := strings.Cut(req.URI, "?")
 	query, err := url.ParseQuery(rawQuery)
@@ -251,9 +282,13 @@ func (s *Notifications) receiveVIP(ctx context.Context, req HookRequest, n *Noti
 }
 
 // webhookQuery asks Ksher about the order a webhook names: a cached order
+
 // through the order cache's refresh, an unknown one through a live search
+
 // on the account's mids. It returns the order as cached afterwards (nil if
+
 // Ksher does not know it) and whether this call asked Ksher.
+
 func (s *Notifications) webhookQuery(ctx context.Context, a *MerchantAccount, cached *Order, id string) (*Order, bool, error) {
 	if cached != nil {
 		o, up := s.orders.Refresh(ctx, cached, true)
@@ -275,7 +310,9 @@ func (s *Notifications) webhookQuery(ctx context.Context, a *MerchantAccount, ca
 }
 
 // webhookAgrees reports whether the cached state is the one the webhook
+
 // announced, or one that can only come after it.
+
 func webhookAgrees(said gateway.Status, cached string) bool {
 	switch said {
 	case gateway.StatusPaid:
@@ -289,24 +326,14 @@ func webhookAgrees(said gateway.Status, cached string) bool {
 }
 
 // hookDigest identifies a notification by its signed content: Ksher's
+
 // signatures are deterministic (RSA PKCS#1 v1.5, HMAC), so the same
+
 // notification sent again has the same digest, and another one a different
+
 // digest.
+
 func hookDigest(api string, accountID int64, signature string) string {
 	sum := sha256.Sum256([]byte(api + "\x00" + strconv.FormatInt(accountID, 10) + "\x00" + signature))
 	return hex.EncodeToString(sum[:])
-}
-
-// Storable makes received bytes fit a text column: valid UTF-8, no NUL,
-// at most max bytes (cut on a character boundary).
-func Storable(b []byte, max int) string {
-	if len(b) > max {
-		b = b[:max]
-	}
-	out := strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "\uFFFD")
-	for len(out) > max {
-		_, size := utf8.DecodeLastRuneInString(out)
-		out = out[:len(out)-size]
-	}
-	return out
 }
