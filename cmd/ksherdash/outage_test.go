@@ -176,10 +176,19 @@ func postmasterPID(t *testing.T, dir string) int {
 func TestEmbeddedPostgresRestartedWhenKilled(t *testing.T) {
 	dataDir := mustTempDir(t)
 	app := startApp(t, map[string]string{"DATA_DIR": dataDir})
-	if err := syscall.Kill(postmasterPID(t, dataDir), syscall.SIGKILL); err != nil {
+	pid := postmasterPID(t, dataDir)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
+	// Its backends outlive it for a moment, and so does a pooled connection
+	// to one: wait until the postmaster is gone before asking /readyz.
+	for syscall.Kill(pid, 0) == nil {
+		if time.Since(killed) > 10*time.Second {
+			t.Fatalf("postgres %d still there 10 s after SIGKILL", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	s := newHTTPSession(t, app.URL)
 	for {
 		resp, _ := s.get("/readyz", nil)
