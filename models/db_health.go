@@ -59,8 +59,9 @@ func Unavailable(err error) bool {
 // when the database becomes unreachable and one when it answers again,
 // instead of one per failed request.
 type DBHealth struct {
-	log *slog.Logger
-	now func() time.Time
+	log  *slog.Logger
+	now  func() time.Time
+	ping func(context.Context) error // the store's Ping, which observes
 
 	mu        sync.Mutex
 	down      bool
@@ -76,6 +77,19 @@ func (h *DBHealth) Up() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return !h.down
+}
+
+// explains reports whether the database is down, so that a failure logged
+// by what does not go through GORM (River's own queries) is the outage the
+// monitor logs once. When the monitor believes the database up, one short
+// ping checks first, so the outage is logged before the failure it explains.
+func (h *DBHealth) explains(ctx context.Context) bool {
+	if h.Up() && h.ping != nil {
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		_ = h.ping(pctx)
+		cancel()
+	}
+	return !h.Up()
 }
 
 // observe takes the outcome of one statement or ping: an unavailable error

@@ -57,6 +57,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 	sqlDB.SetMaxIdleConns(10)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, log: log, now: func() time.Time { return time.Now().UTC() }, health: health}
+	health.ping = s.Ping
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	// Not through Ping: a database unreachable at start is the caller's one
