@@ -123,6 +123,12 @@ func TestDatabaseOutageUnderRunningApp(t *testing.T) {
 	if resp, _ := s.get("/hooks/ksher/vip/1?mch_order_no=x&signature=y", nil); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("vip hook during the outage: %d, want 503", resp.StatusCode)
 	}
+	other := newHTTPSession(t, app.URL)
+	other.get("/login", nil) // the form needs no database
+	if resp, _ := other.do(http.MethodPost, "/login", strings.NewReader(url.Values{"csrf": {other.csrf},
+		"email": {"owner@example.com"}, "password": {app.Password}}.Encode()), nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("sign-in during the outage: %d, want 503 (not a wrong password)", resp.StatusCode)
+	}
 	if resp, _ := s.get("/readyz", nil); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz during the outage: %d, want 503", resp.StatusCode)
 	}

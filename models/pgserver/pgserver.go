@@ -6,7 +6,9 @@
 // data in Options.DataDir across restarts, and goes away with our process,
 // even when that is killed. As root it runs as the postgres OS user, because
 // PostgreSQL refuses to run as root. It needs the PostgreSQL server binaries
-// (see FindBinaries) and Linux for the parent-death signal.
+// (see FindBinaries) and Linux for the parent-death signal. With
+// Options.Supervise, a postgres that exits on its own is started again at
+// the same DSN (supervise.go).
 package pgserver
 
 import (
