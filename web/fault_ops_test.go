@@ -18,8 +18,8 @@ import (
 // The rows of the fault suite (fault_suite_test.go): every gateway
 // operation the product uses, driven the way a person does.
 var faultOps = []faultOp{
-	searchOp("search_v3", faultV3Mid, (*faultEnv).paidV3Link),
-	searchOp("search_vip", faultMid(0), func(e *faultEnv, t *testing.T, c *faultCell) { c.mid = faultMid(0); e.paidLink(t, c) }),
+	searchOp("search_v3", faultV3Mid),
+	searchOp("search_vip", faultMid(0)),
 	refreshOp("refresh_v3", func(e *faultEnv, c *faultCell) models.OrderUpdate {
 		return models.OrderUpdate{AccountID: e.v3.ID, Mid: faultV3Mid, Kind: models.OrderKindLink, MchOrderNo: c.id,
 			Amount: 2500, Currency: "THB", Status: models.StatusPending, Source: "link"}
@@ -35,17 +35,20 @@ var faultOps = []faultOp{
 }
 
 // searchOp: the search box with a number the cache does not hold but
-// Ksher does (made by inSandbox), so Ksher is asked (Orders.FindLive) on
-// mid, by a person holding mid alone. The page answers 200 and says, for
-// that mid, why Ksher's answer is missing; nothing is cached; the "find"
-// guard records the call (no second search asks Ksher within 10 s).
-func searchOp(name, mid string, inSandbox func(e *faultEnv, t *testing.T, c *faultCell)) faultOp {
+// Ksher does, so Ksher is asked (Orders.FindLive) on mid, by a person
+// holding mid alone. The page answers 200 and says, for that mid, why
+// Ksher's answer is missing; nothing is cached; the "find" guard records
+// the call, so the same search again within 10 s does not ask Ksher.
+func searchOp(name, mid string) faultOp {
 	tried := regexp.MustCompile(`(?s)<li data-testid="tried-live" data-mid="` + mid + `".*?</li>`)
+	search := func(t *testing.T, e *faultEnv, c *faultCell) (*http.Response, string) {
+		p := e.signIn(t, name+"@example.com", models.RoleFinance, mid)
+		return p.get("/m/" + mid + "/search?q=" + url.QueryEscape(c.id))
+	}
 	return faultOp{name: name,
-		setup: func(t *testing.T, e *faultEnv, c *faultCell) { inSandbox(e, t, c) },
+		setup: func(t *testing.T, e *faultEnv, c *faultCell) { e.paidOrder(t, mid, c.id) },
 		act: func(t *testing.T, e *faultEnv, c *faultCell) seen {
-			p := e.signIn(t, name+"@example.com", models.RoleFinance, mid)
-			resp, body := p.get("/m/" + mid + "/search?q=" + url.QueryEscape(c.id))
+			resp, body := search(t, e, c)
 			return seen{resp.StatusCode, tried.FindString(body)}
 		},
 		expect: func(f faultCase) expect {
@@ -58,6 +61,10 @@ func searchOp(name, mid string, inSandbox func(e *faultEnv, t *testing.T, c *fau
 			}
 			if at, found, err := e.store.LastUpstreamCall(ctx, "find:"+mid+":"+c.id); err != nil || at.IsZero() || found {
 				t.Errorf("the search's call is not recorded as asked and not found: at %v found %v (%v)", at, found, err)
+			}
+			hits := e.sb.Faults()[0].Hits
+			if resp, _ := search(t, e, c); resp.StatusCode != http.StatusOK || e.sb.Faults()[0].Hits != hits {
+				t.Errorf("the same search again at once = %d and asked Ksher again (%d calls, then %d)", resp.StatusCode, hits, e.sb.Faults()[0].Hits)
 			}
 		},
 	}
@@ -72,11 +79,7 @@ func refreshOp(name string, order func(e *faultEnv, c *faultCell) models.OrderUp
 	return faultOp{name: name,
 		setup: func(t *testing.T, e *faultEnv, c *faultCell) {
 			c.order = e.cache(t, order(e, c))
-			if c.order.AccountID == e.v3.ID {
-				e.paidV3Link(t, c)
-			} else {
-				e.paidLink(t, c)
-			}
+			e.paidOrder(t, c.order.Mid, c.id)
 			c.path = fmt.Sprintf("/m/%s/orders/%d", c.order.Mid, c.order.ID)
 		},
 		act: func(t *testing.T, e *faultEnv, c *faultCell) seen {
@@ -160,7 +163,7 @@ var testKindSays = map[gateway.ErrorKind]string{
 // no sync entry in its timeline.
 var syncOp = faultOp{name: "sync",
 	setup: func(t *testing.T, e *faultEnv, c *faultCell) {
-		e.paidLink(t, c)
+		e.paidOrder(t, c.mid, c.id)
 		c.order = e.cache(t, models.OrderUpdate{AccountID: e.vip.ID, Mid: c.mid, Kind: "redirect", MchOrderNo: c.id,
 			Amount: 2500, Currency: "THB", Status: models.StatusPending, Source: "link"})
 	},
@@ -203,7 +206,7 @@ func (e *faultEnv) awaitSync(t *testing.T, page, mid string) seen {
 // the failed call.
 var driftResyncOp = faultOp{name: "drift_resync",
 	setup: func(t *testing.T, e *faultEnv, c *faultCell) {
-		e.paidLink(t, c)
+		e.paidOrder(t, c.mid, c.id)
 		created := time.Now().Add(-time.Hour)
 		c.order = e.cache(t, models.OrderUpdate{AccountID: e.vip.ID, Mid: c.mid, Kind: "redirect", MchOrderNo: c.id,
 			Amount: 2500, Currency: "THB", Status: models.StatusPaid, Source: "sync", CreatedAt: &created})
@@ -232,27 +235,20 @@ var driftResyncOp = faultOp{name: "drift_resync",
 	},
 }
 
-// paidLink makes the sandbox hold c.id on c.mid, paid: Ksher's word, which
-// a call that went through would bring into the cache.
-func (e *faultEnv) paidLink(t *testing.T, c *faultCell) {
+// paidOrder makes the sandbox hold id on mid (the v3 appid or a vip mid),
+// paid, 25.00 THB, as a hosted-checkout order: Ksher's word, which a call
+// that went through would bring into the cache.
+func (e *faultEnv) paidOrder(t *testing.T, mid, id string) {
 	t.Helper()
-	if _, err := e.vipc.PaymentLinks.Create(context.Background(), &gateway.PaymentLinkCreateParams{Mid: c.mid, MerchantOrderID: c.id, Amount: 2500,
+	c := e.vipc
+	if mid == faultV3Mid {
+		c = e.v3c
+	}
+	if _, err := c.PaymentLinks.Create(context.Background(), &gateway.PaymentLinkCreateParams{Mid: mid, MerchantOrderID: id, Amount: 2500,
 		Channels: []string{"truemoney"}, RedirectURL: "https://shop.example/ok", FailRedirectURL: "https://shop.example/fail"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.sb.Pay(c.id, "truemoney"); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// paidV3Link is paidLink on the v3 account (a hosted-checkout order).
-func (e *faultEnv) paidV3Link(t *testing.T, c *faultCell) {
-	t.Helper()
-	if _, err := e.v3c.PaymentLinks.Create(context.Background(), &gateway.PaymentLinkCreateParams{Mid: faultV3Mid, MerchantOrderID: c.id, Amount: 2500,
-		Channels: []string{"truemoney"}, RedirectURL: "https://shop.example/ok", FailRedirectURL: "https://shop.example/fail"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.sb.Pay(c.id, "truemoney"); err != nil {
+	if err := e.sb.Pay(id, "truemoney"); err != nil {
 		t.Fatal(err)
 	}
 }
