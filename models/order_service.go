@@ -255,7 +255,7 @@ type UpstreamNote struct {
 	API     string        // the account's Ksher API (searches)
 	// OverBudget: a search not sent to Ksher, its lookup budget being spent.
 	OverBudget *OverBudget
-	Err     error         // why there is no answer: a domain *Error (GatewayError) or a store failure
+	Err        error // why there is no answer: a domain *Error (GatewayError) or a store failure
 	// Answer is what Ksher said about the order when this request asked it
 	// and it answered (refreshes). The cache may have kept a final state
 	// against it (a paid order stays paid when Ksher says pending), so it
