@@ -1,13 +1,10 @@
 package main
 
 import (
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,63 +14,31 @@ import (
 	"github.com/ksherdash/ksherdash/models/pgserver"
 )
 
-// httpSession is a browser without a browser: cookies kept, redirects not
-// followed.
-type httpSession struct {
-	t    *testing.T
-	base string
-	c    *http.Client
-	csrf string
-}
-
-var csrfFieldRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-func newHTTPSession(t *testing.T, base string) *httpSession {
-	jar, _ := cookiejar.New(nil)
-	return &httpSession{t: t, base: base, c: &http.Client{Jar: jar, Timeout: 20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-func (s *httpSession) do(method, path string, body io.Reader, header map[string]string) (*http.Response, string) {
-	s.t.Helper()
-	req, err := http.NewRequest(method, s.base+path, body)
+// sessionGet sends a GET with header through b (replicas_test.go's session).
+func sessionGet(b *browserSession, base, path string, header map[string]string) (*http.Response, string) {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
 	if err != nil {
-		s.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		b.t.Fatal(err)
 	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := s.c.Do(req)
+	return b.do(req)
+}
+
+// sessionPost sends an urlencoded or JSON body through b.
+func sessionPost(b *browserSession, base, path, contentType, body string) (*http.Response, string) {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
 	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
+		b.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if m := csrfFieldRe.FindSubmatch(b); m != nil {
-		s.csrf = string(m[1])
-	}
-	return resp, string(b)
+	req.Header.Set("Content-Type", contentType)
+	return b.do(req)
 }
 
-func (s *httpSession) get(path string, header map[string]string) (*http.Response, string) {
-	s.t.Helper()
-	return s.do(http.MethodGet, path, nil, header)
-}
-
-// signIn signs in and returns where the app sends the person next.
-func (s *httpSession) signIn(email, password string) string {
-	s.t.Helper()
-	s.get("/login", nil)
-	resp, body := s.do(http.MethodPost, "/login", strings.NewReader(url.Values{"csrf": {s.csrf}, "email": {email},
-		"password": {password}}.Encode()), nil)
-	if resp.StatusCode != http.StatusSeeOther {
-		s.t.Fatalf("sign-in: status %d, want 303:\n%s", resp.StatusCode, body)
-	}
-	return resp.Header.Get("Location")
-}
+const formType = "application/x-www-form-urlencoded"
 
 // TestDatabaseOutageUnderRunningApp stops the database under a running app
 // (on a Postgres of the test's own, via DATABASE_URL): pages answer 503 with
@@ -93,46 +58,49 @@ func TestDatabaseOutageUnderRunningApp(t *testing.T) {
 	}
 	t.Cleanup(func() { srv.Stop() })
 	app := startApp(t, map[string]string{"DATABASE_URL": srv.DSN("postgres"), "SANDBOX": "on"})
-	s := newHTTPSession(t, app.URL)
-	page := s.signIn("owner@example.com", app.Password) // the password change page
-	if resp, _ := s.get(page, nil); resp.StatusCode != http.StatusOK {
+	s := signInAt(t, app.URL, "owner@example.com", app.Password)
+	const page = "/account/password" // where a one-time password leads
+	if resp, _ := sessionGet(s, app.URL, page, nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s before the outage: %d", page, resp.StatusCode)
 	}
 
 	if err := srv.Suspend(); err != nil {
 		t.Fatal(err)
 	}
-	resp, body := s.get(page, nil)
+	resp, body := sessionGet(s, app.URL, page, nil)
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("page during the outage: status %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	if !strings.Contains(body, "The database cannot be reached right now.") || !strings.Contains(body, "<html") {
 		t.Errorf("page during the outage is not the friendly page:\n%s", body)
 	}
-	resp, body = s.get(page, map[string]string{"Accept-Language": "th"})
+	resp, body = sessionGet(s, app.URL, page, map[string]string{"Accept-Language": "th"})
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "ขณะนี้ไม่สามารถติดต่อฐานข้อมูลได้") {
 		t.Errorf("Thai page during the outage: status %d, body:\n%s", resp.StatusCode, body)
 	}
-	resp, body = s.get(page, map[string]string{"HX-Request": "true"})
+	resp, body = sessionGet(s, app.URL, page, map[string]string{"HX-Request": "true"})
 	if resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(body, "<html") || !strings.Contains(body, `data-testid="error"`) {
 		t.Errorf("htmx request during the outage: status %d, want 503 with the flash partial:\n%s", resp.StatusCode, body)
 	}
-	if resp, _ := s.do(http.MethodPost, "/hooks/ksher/v3/1", strings.NewReader(`{"data":{}}`), nil); resp.StatusCode != http.StatusServiceUnavailable {
+	if resp, _ := sessionPost(s, app.URL, "/hooks/ksher/v3/1", "application/json", `{"data":{}}`); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("v3 hook during the outage: %d, want 503", resp.StatusCode)
 	}
-	if resp, _ := s.get("/hooks/ksher/vip/1?mch_order_no=x&signature=y", nil); resp.StatusCode != http.StatusServiceUnavailable {
+	if resp, _ := sessionGet(s, app.URL, "/hooks/ksher/vip/1?mch_order_no=x&signature=y", nil); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("vip hook during the outage: %d, want 503", resp.StatusCode)
 	}
-	other := newHTTPSession(t, app.URL)
-	other.get("/login", nil) // the form needs no database
-	if resp, _ := other.do(http.MethodPost, "/login", strings.NewReader(url.Values{"csrf": {other.csrf},
-		"email": {"owner@example.com"}, "password": {app.Password}}.Encode()), nil); resp.StatusCode != http.StatusServiceUnavailable {
+	other := &browserSession{t: t}
+	resp, body = sessionGet(other, app.URL, "/login", nil) // the form needs no database
+	other.cookies = resp.Cookies()
+	if m := csrfFieldRe.FindStringSubmatch(body); m == nil {
+		t.Errorf("sign-in form during the outage: %d, no CSRF field", resp.StatusCode)
+	} else if resp, _ := sessionPost(other, app.URL, "/login", formType, url.Values{"csrf": {m[1]},
+		"email": {"owner@example.com"}, "password": {app.Password}}.Encode()); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("sign-in during the outage: %d, want 503 (not a wrong password)", resp.StatusCode)
 	}
-	if resp, _ := s.get("/readyz", nil); resp.StatusCode != http.StatusServiceUnavailable {
+	if resp, _ := sessionGet(s, app.URL, "/readyz", nil); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz during the outage: %d, want 503", resp.StatusCode)
 	}
-	if resp, _ := s.get("/healthz", nil); resp.StatusCode != http.StatusOK {
+	if resp, _ := sessionGet(s, app.URL, "/healthz", nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("/healthz during the outage: %d, want 200 (the process lives)", resp.StatusCode)
 	}
 
@@ -140,15 +108,13 @@ func TestDatabaseOutageUnderRunningApp(t *testing.T) {
 	if err := srv.Resume(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if resp, body := s.get(page, nil); resp.StatusCode != http.StatusOK {
+	if resp, body := sessionGet(s, app.URL, page, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("the same page once the database is back: %d, want 200:\n%s", resp.StatusCode, body)
 	}
-	if resp, _ := s.get("/readyz", nil); resp.StatusCode != http.StatusOK {
+	if resp, _ := sessionGet(s, app.URL, "/readyz", nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz once the database is back: %d, want 200", resp.StatusCode)
 	}
-	if next := newHTTPSession(t, app.URL).signIn("owner@example.com", app.Password); next != page {
-		t.Errorf("a new sign-in once the database is back goes to %q, want %q", next, page)
-	}
+	signInAt(t, app.URL, "owner@example.com", app.Password) // fails the test unless it works
 
 	logs := app.Stderr.String()
 	if n := strings.Count(logs, "Database unreachable."); n != 1 {
@@ -197,9 +163,9 @@ func TestEmbeddedPostgresRestartedWhenKilled(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	s := newHTTPSession(t, app.URL)
+	probe := &browserSession{t: t}
 	for {
-		resp, _ := s.get("/readyz", nil)
+		resp, _ := sessionGet(probe, app.URL, "/readyz", nil)
 		if resp.StatusCode == http.StatusOK {
 			break
 		} else if time.Since(killed) > 30*time.Second {
@@ -208,9 +174,7 @@ func TestEmbeddedPostgresRestartedWhenKilled(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("ready again %v after the kill", time.Since(killed).Round(time.Millisecond))
-	if next := s.signIn("owner@example.com", app.Password); next != "/account/password" {
-		t.Errorf("sign-in after the restart goes to %q, want /account/password", next)
-	}
+	signInAt(t, app.URL, "owner@example.com", app.Password) // fails the test unless it works
 	if logs := app.Stderr.String(); !strings.Contains(logs, "postgres restarted") {
 		t.Errorf("no log line says postgres was restarted:\n%s", logs)
 	}
