@@ -9,7 +9,7 @@ import (
 	"github.com/ksherdash/ksherdash/views"
 )
 
-func timeline(ctx context.Context, o *models.Order, events []models.OrderEvent, refunds []models.OrderRefund, loc *time.Location) []views.OrderEventVM {
+func timeline(ctx context.Context, o *models.Order, events []models.OrderEvent, refunds []models.Refund, loc *time.Location) []views.OrderEventVM {
 	type entry struct {
 		at time.Time
 		vm views.OrderEventVM
