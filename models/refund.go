@@ -258,3 +258,32 @@ func isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
+
+// RecordPartialRefundReport keeps v3 merchant_info's allow_partial_refund
+// for mid, as Ksher reported it now.
+func (s *Store) RecordPartialRefundReport(ctx context.Context, mid string, allow bool) error {
+	v := "N"
+	if allow {
+		v = "Y"
+	}
+	return s.db.WithContext(ctx).Exec("UPDATE mids SET partial_refund_reported = ?, partial_refund_reported_at = ? WHERE mid = ?",
+		v, s.now(), mid).Error
+}
+
+// SetAllowPartialRefund sets a vip account's own partial-refund setting
+// (the vip API does not tell), audited as an account update.
+func (s *Store) SetAllowPartialRefund(ctx context.Context, by Actor, accountID int64, allow bool) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var name string
+		if err := tx.Raw("SELECT name FROM merchant_accounts WHERE id = ? FOR UPDATE", accountID).Scan(&name).Error; err != nil {
+			return err
+		}
+		if name == "" {
+			return Errorf(ENOTFOUND, "Account not found.")
+		}
+		if err := tx.Exec("UPDATE merchant_accounts SET allow_partial_refund = ?, updated_at = ? WHERE id = ?", allow, s.now(), accountID).Error; err != nil {
+			return err
+		}
+		return s.writeAudit(tx, by, AuditAccountUpdate, name, "", map[string]any{"allow_partial_refund": allow})
+	})
+}

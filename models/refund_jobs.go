@@ -40,9 +40,6 @@ func (w *refundSendWorker) Work(ctx context.Context, job *river.Job[RefundSendAr
 // is unknown and the reconciler asks.
 const maxSends = 10
 
-// sendTimeout bounds one send.
-const sendTimeout = 30 * time.Second
-
 // What one answer to a send means for the refund (sendOutcome).
 type sendVerdict struct {
 	State string        // RefundSucceeded, RefundFailed, RefundUnknown, or RefundPending (send again)
@@ -127,9 +124,8 @@ func (s *Refunds) send(ctx context.Context, id int64) error {
 	client, _, err := s.clients.For(ctx, o.AccountID)
 	var ans *gateway.Refund
 	if err == nil {
-		cctx, cancel := context.WithTimeout(gateway.WithoutRetries(ctx), sendTimeout)
-		ans, err = client.Refunds.Create(cctx, refundParams(rf, o))
-		cancel()
+		// One attempt, bounded by the client's call timeout.
+		ans, err = client.Refunds.Create(gateway.WithoutRetries(ctx), refundParams(rf, o))
 	} else if errors.Is(err, ErrGatewayConfig) {
 		err = &gateway.Error{Kind: gateway.KindInvalidRequest, Message: "the account's Ksher credentials cannot be used"}
 	}

@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,9 +27,12 @@ type StepUp struct {
 
 // SteppedUp reports whether the session's step-up is still valid.
 func (s *Store) SteppedUp(ctx context.Context, sessionID string) (bool, error) {
-	var at *time.Time
-	err := s.db.WithContext(ctx).Raw("SELECT stepped_up_at FROM sessions WHERE id = ?", sessionID).Scan(&at).Error
-	return at != nil && s.now().Sub(*at) < StepUpValidity, err
+	var at sql.NullTime
+	err := s.db.WithContext(ctx).Raw("SELECT stepped_up_at FROM sessions WHERE id = ?", sessionID).Row().Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return at.Valid && s.now().Sub(at.Time) < StepUpValidity, err
 }
 
 // ConfirmStepUp confirms by's step-up in the session, unless it is still
@@ -49,11 +54,11 @@ func (s *Store) ConfirmStepUp(ctx context.Context, by Actor, st StepUp, p LoginP
 			Where("id = ? AND user_id = ? AND revoked_at IS NULL", st.SessionID, by.UserID).Take(&sess).Error; err != nil {
 			return notFoundOr(err, "Session")
 		}
-		var at *time.Time
-		if err := tx.Raw("SELECT stepped_up_at FROM sessions WHERE id = ?", st.SessionID).Scan(&at).Error; err != nil {
+		var at sql.NullTime
+		if err := tx.Raw("SELECT stepped_up_at FROM sessions WHERE id = ?", st.SessionID).Row().Scan(&at); err != nil {
 			return err
 		}
-		if at != nil && s.now().Sub(*at) < StepUpValidity {
+		if at.Valid && s.now().Sub(at.Time) < StepUpValidity {
 			return nil
 		}
 		u, err := s.lockUser(tx, by.UserID)
