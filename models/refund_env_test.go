@@ -28,6 +28,7 @@ type refundEnv struct {
 	clients map[string]*gateway.Client         // the merchant's own, to create orders
 	orders  *models.Orders
 	refunds *models.Refunds
+	sync    *models.Sync
 	owner   *models.User
 	seq     atomic.Int64
 }
@@ -97,6 +98,9 @@ func newRefundEnv(t *testing.T, cfg models.RefundsConfig) *refundEnv {
 		cfg.NotFoundAfter = time.Millisecond
 	}
 	if e.refunds, err = models.NewRefunds(e.store, e.orders, jobs, nil, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if e.sync, err = models.NewSync(e.store, gws, jobs, nil, models.SyncConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := jobs.Start(ctx); err != nil {
