@@ -138,6 +138,24 @@ func (e *refundEnv) mid(api string) string {
 func (e *refundEnv) paid(t *testing.T, api, channel string, amount int64) *models.Order {
 	t.Helper()
 	ctx := context.Background()
+	id := e.paidAtKsher(t, api, channel, amount)
+	a := e.access(t, e.owner, e.mid(api))
+	if up := e.orders.FindLive(ctx, a, id); up.Err != nil || !up.Found {
+		t.Fatalf("lookup of %s: %+v", id, up)
+	}
+	hits, err := e.store.FindOrdersByAnyID(ctx, []string{e.mid(api)}, id)
+	if err != nil || len(hits) != 1 || hits[0].Status != models.StatusPaid {
+		t.Fatalf("cached %s: %+v, %v", id, hits, err)
+	}
+	o := hits[0].Order
+	return &o
+}
+
+// paidAtKsher creates and pays an order in the sandbox only, and returns
+// its merchant order number.
+func (e *refundEnv) paidAtKsher(t *testing.T, api, channel string, amount int64) string {
+	t.Helper()
+	ctx := context.Background()
 	id := fmt.Sprintf("RO-%d-%d", time.Now().UnixNano()%1e9, e.seq.Add(1))
 	c := e.clients[api]
 	var err error
@@ -153,16 +171,7 @@ func (e *refundEnv) paid(t *testing.T, api, channel string, amount int64) *model
 	if err := e.sb.Pay(id, channel); err != nil {
 		t.Fatal(err)
 	}
-	a := e.access(t, e.owner, e.mid(api))
-	if up := e.orders.FindLive(ctx, a, id); up.Err != nil || !up.Found {
-		t.Fatalf("lookup of %s: %+v", id, up)
-	}
-	hits, err := e.store.FindOrdersByAnyID(ctx, []string{e.mid(api)}, id)
-	if err != nil || len(hits) != 1 || hits[0].Status != models.StatusPaid {
-		t.Fatalf("cached %s: %+v, %v", id, hits, err)
-	}
-	o := hits[0].Order
-	return &o
+	return id
 }
 
 func (e *refundEnv) access(t *testing.T, u *models.User, mid string) models.MidAccess {

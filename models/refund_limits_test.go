@@ -259,3 +259,84 @@ func TestRefundUnknownGoesToAPerson(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A vip order cached from the daily sync has no family (the report does
+// not say): the refund looks it up first, and sends to the family's path.
+func TestRefundOfASyncedVIPOrderLooksItUpFirst(t *testing.T) {
+	ctx := context.Background()
+	e := newRefundEnv(t, models.RefundsConfig{})
+	id := e.paidAtKsher(t, models.APIVIP, "truemoney", 5000)
+	// As the sync caches it: a report line names no family.
+	o, _, err := e.store.UpsertOrder(ctx, models.OrderUpdate{AccountID: e.accts[models.APIVIP].ID, Mid: refundVIPMid, MchOrderNo: id,
+		Status: models.StatusPaid, Amount: 5000, Currency: "THB", Channel: "truemoney", Source: "sync", Event: "sync"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fin := e.steppedUp(t, e.person(t, "fin@example.com", models.RoleFinance))
+	p := e.form(t, fin, o)
+	if !p.NeedsLookup {
+		t.Fatalf("panel of a family-less vip order: %+v, want NeedsLookup", p)
+	}
+	e.sb.ResetCalls()
+	rf, err := e.submit(fin, e.access(t, fin.user, o.Mid), o, p.RefundNo, "50.00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rf.TargetField != "redirect" || rf.TargetID != o.MchOrderNo {
+		t.Errorf("target = %s %s, want redirect %s", rf.TargetField, rf.TargetID, o.MchOrderNo)
+	}
+	if got := e.settled(t, rf.ID, false); got.Status != models.RefundSucceeded {
+		t.Errorf("refund = %s (%s), want succeeded", got.Status, got.Error)
+	}
+	if n := e.sb.Calls("vip.redirect.refund"); n != 1 {
+		t.Errorf("redirect refund calls = %d, want 1", n)
+	}
+}
+
+// Ksher saying an order is refunded (a refresh here; a vip "Order
+// Refunded" webhook's query, the sync) sends the reconciler to the order's
+// unknown refunds at once, whatever backoff it was waiting out.
+func TestRefundSeenOnTheOrderWakesTheReconciler(t *testing.T) {
+	ctx := context.Background()
+	e := newRefundEnv(t, models.RefundsConfig{NotFoundAfter: time.Hour})
+	o := e.paid(t, models.APIv3, "promptpay", 10000)
+	fin := e.steppedUp(t, e.person(t, "fin@example.com", models.RoleFinance))
+	if _, err := e.sb.AddFault(sandbox.Fault{Op: "order_refund", Kind: sandbox.Fault5xx, Status: 502, Next: 1}); err != nil {
+		t.Fatal(err)
+	}
+	rf, err := e.refunds.Create(ctx, fin.actor, e.access(t, fin.user, o.Mid), models.RefundRequest{OrderID: o.ID,
+		RefundNo: e.form(t, fin, o).RefundNo, Full: true, Reason: "r", StepUp: models.StepUp{SessionID: fin.session}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Unknown, checked once (the order still reads paid), waiting its backoff.
+	deadline := time.Now().Add(15 * time.Second)
+	var got models.Refund
+	for got.Checks == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		_ = e.store.ScanForTest(ctx, &got, "SELECT * FROM refunds WHERE id = ?", rf.ID)
+	}
+	if got.Status != models.RefundUnknown || got.Checks != 1 {
+		t.Fatalf("refund = %s after %d checks, want unknown after 1", got.Status, got.Checks)
+	}
+	// Ksher made the refund after all (late), and a refresh sees the order refunded.
+	id := o.MchOrderNo
+	if _, err := e.clients[models.APIv3].Refunds.Create(ctx, &gateway.RefundCreateParams{Mid: refundV3Mid, MerchantOrderID: &id,
+		RefundID: rf.MchRefundNo, Amount: 10000, OrderAmount: 10000}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(models.QueryGap) // Ksher's 10 seconds since the reconciler asked
+	if _, up := e.orders.Refresh(ctx, o, true); up.Err != nil || !up.Called {
+		t.Fatalf("refresh: %+v", up)
+	}
+	start := time.Now()
+	got = e.settled(t, rf.ID, false)
+	if got.Status != models.RefundSucceeded {
+		t.Errorf("refund = %s, want succeeded", got.Status)
+	}
+	// Woken and decided from the refresh's answer: not after its backoff
+	// (20 s from its check, 10 s from now) nor Ksher's next 10 seconds.
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("the reconciler took %v after the refresh", waited)
+	}
+}

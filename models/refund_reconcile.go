@@ -90,6 +90,15 @@ func (s *Refunds) reconcile(ctx context.Context, id int64) (time.Duration, error
 	if err != nil {
 		return reconcileBackoff(rf.Checks), nil // the account cannot be used now: ask later
 	}
+	if ans := s.fromFreshOrder(&rf, o); ans != nil {
+		// Where only the order tells (no refund query), an answer about the
+		// order moments ago (a refresh, a webhook's query) is Ksher's word
+		// now: no need to ask again.
+		v := s.reconcileOutcome(ctx, &rf, o, ans, nil)
+		if v.State != RefundUnknown {
+			return 0, s.recordCheck(ctx, &rf, nil, v)
+		}
+	}
 	var ans *gateway.Refund
 	var callErr error
 	res, err := s.store.Upstream(ctx, orderKey(o.Mid, o.MchOrderNo), QueryGap, func(ctx context.Context) ([]OrderUpdate, bool, error) {
@@ -109,6 +118,18 @@ func (s *Refunds) reconcile(ctx context.Context, id int64) (time.Duration, error
 		return 0, nil
 	}
 	return reconcileBackoff(rf.Checks), nil
+}
+
+// fromFreshOrder is the order-level answer the cache holds about rf's
+// order, when Ksher gave it under QueryGap ago and the order is all Ksher
+// can tell about rf (vip; a channel without refund_query); nil otherwise.
+func (s *Refunds) fromFreshOrder(rf *Refund, o *Order) *gateway.Refund {
+	rule, _ := gateway.RefundRuleFor(rf.Channel)
+	byOrder := !rule.RefundQuery || (rf.TargetField != "ksher_order_no" && rf.TargetField != "mch_order_no")
+	if !byOrder || o.CheckedAt == nil || s.now().Sub(*o.CheckedAt) >= QueryGap {
+		return nil
+	}
+	return &gateway.Refund{Status: gateway.StatusUnknown, OrderStatus: gateway.Status(o.Status), OrderAmount: o.Amount, Currency: o.Currency}
 }
 
 // refundQuery asks about rf by its number, naming its order as it was
@@ -251,11 +272,19 @@ func (s *Refunds) reconcileOrderTx(tx *gorm.DB, orderID int64) error {
 		return err
 	}
 	for _, id := range ids {
-		if err := tx.Model(&Refund{}).Where("id = ?", id).Update("needs_person", false).Error; err != nil {
+		// Ksher spoke: the reconciler gets another ReconcileFor.
+		if err := tx.Model(&Refund{}).Where("id = ?", id).Updates(map[string]any{"needs_person": false, "unknown_since": s.now()}).Error; err != nil {
 			return err
 		}
-		if _, err := s.jobs.InsertTx(tx.Statement.Context, tx, RefundReconcileArgs{RefundID: id}, reconcileJobOpts()); err != nil {
+		res, err := s.jobs.InsertTx(tx.Statement.Context, tx, RefundReconcileArgs{RefundID: id}, reconcileJobOpts())
+		if err != nil {
 			return err
+		}
+		if res.UniqueSkippedAsDuplicate && res.Job != nil {
+			// Its job is waiting out a backoff: ask now.
+			if err := s.jobs.RetryTx(tx.Statement.Context, tx, res.Job.ID); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
