@@ -109,6 +109,7 @@ func liveTry(mid string, up models.UpstreamNote, loc *time.Location) views.LiveT
 		At: views.Moment{T: up.At, Zone: loc}}
 	if up.Err != nil {
 		t.Error, t.Timeout = models.GatewayErrorCode(up.Err), models.ErrorCode(up.Err) == models.EGATEWAYTIMEOUT
+		t.ErrorID, t.ErrorData = models.ErrorMessageID(up.Err), models.ErrorData(up.Err)
 	}
 	return t
 }

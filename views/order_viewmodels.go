@@ -116,6 +116,11 @@ type LiveTryVM struct {
 	Error  string // a short code when Ksher could not be asked or did not answer
 	// Timeout: Ksher did not answer in time (the page says so in words).
 	Timeout bool
+	// ErrorID and ErrorData word any other failure for people: the catalog
+	// message of its domain error (models.GatewayError: "Ksher's answer
+	// could not be used", "Ksher asks to wait..."), beside the code.
+	ErrorID   string
+	ErrorData map[string]any
 }
 
 // OrderShowVM is an order's detail page.

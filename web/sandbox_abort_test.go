@@ -17,8 +17,8 @@ import (
 	"github.com/ksherdash/ksherdash/models/pgtest"
 )
 
-// The simulator's timeout fault drops the connection without an answer,
-// the net/http way (panic(http.ErrAbortHandler)). Mounted in the app at
+// The simulator's timeout and reset faults drop the connection without an
+// answer, the net/http way (panic(http.ErrAbortHandler)). Mounted in the app at
 // /sandbox, behind Fiber's adaptor, that panic must not take the whole
 // dashboard down: the call gets no answer and the app keeps serving.
 func TestMountedSandboxTimeoutFaultKeepsTheAppUp(t *testing.T) {
@@ -69,6 +69,23 @@ func TestMountedSandboxTimeoutFaultKeepsTheAppUp(t *testing.T) {
 	}
 	if resp, err := hc.Get(base + "/login"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("after a sandbox timeout fault the app does not answer: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+
+	// The reset fault takes the same way out behind the adaptor (no
+	// connection to hand over): no answer, and the app keeps serving.
+	sb.ClearFaults()
+	if _, err := sb.AddFault(sandbox.Fault{Op: "order_query", Kind: sandbox.FaultReset}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = hc.Post(base+"/sandbox/KsherPay/order_query", "application/x-www-form-urlencoded", strings.NewReader("appid=mch1&mch_order_no=X"))
+	if err == nil {
+		resp.Body.Close()
+		t.Errorf("a reset call got an answer: %d", resp.StatusCode)
+	}
+	if resp, err := hc.Get(base + "/login"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("after a sandbox reset fault the app does not answer: %v", err)
 	} else {
 		resp.Body.Close()
 	}

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -27,9 +29,13 @@ const (
 	// FaultRateLimit answers the API's rate-limit error: v3 data.err_code
 	// KSHER_API_ERR_ORDER_TOO_MANY_REQUESTS, vip HTTP 429.
 	FaultRateLimit = "rate_limit"
+	// FaultReset resets the connection (TCP RST) as soon as the request is
+	// read, without a byte of answer: a proxy or load balancer dropping the
+	// call. With Processed the operation is carried out first.
+	FaultReset = "reset"
 )
 
-var faultKinds = []string{FaultLatency, Fault5xx, FaultTimeout, FaultMalformed, FaultBadSignature, FaultRateLimit}
+var faultKinds = []string{FaultLatency, Fault5xx, FaultTimeout, FaultMalformed, FaultBadSignature, FaultRateLimit, FaultReset}
 
 // Fault is one injected failure. Op names an operation as counted by
 // Calls ("order_query", "vip.redirect.query", ...), "*" for every API
@@ -44,9 +50,9 @@ type Fault struct {
 	Status    int     `json:"status,omitempty"`
 	Next      int     `json:"next,omitempty"`
 	Percent   float64 `json:"percent,omitempty"`
-	// Processed makes timeout and 5xx faults carry out the operation before
-	// failing, so the client loses the answer of a call that did happen
-	// (malformed and bad_signature always carry it out).
+	// Processed makes timeout, 5xx and reset faults carry out the operation
+	// before failing, so the client loses the answer of a call that did
+	// happen (malformed and bad_signature always carry it out).
 	Processed bool `json:"processed,omitempty"`
 	// Hits counts how many calls the fault has affected.
 	Hits int `json:"hits"`
@@ -154,3 +160,21 @@ func (s *Sandbox) Faults() []Fault { return s.faults.snapshot() }
 
 // ClearFaults removes every planned fault.
 func (s *Sandbox) ClearFaults() { s.faults.clear("", 0) }
+
+// resetConn answers a reset fault: the connection is taken from the server
+// and closed with SO_LINGER 0, so the kernel sends RST instead of FIN and
+// the client reads "connection reset by peer", never a response. Behind a
+// server that cannot hand the connection over (fasthttp through Fiber's
+// adaptor) the handler aborts instead, which closes it without an answer.
+func resetConn(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if c, _, err := hj.Hijack(); err == nil {
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			c.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler) // net/http closes the connection quietly
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,6 +91,34 @@ func TestFaults(t *testing.T) {
 		}
 		if _, d := e.v3("order_query", map[string]string{"mch_order_no": "TO-2"}); d["err_code"] != "KSHER_INVALID_ORDER_NO" {
 			t.Errorf("order after an unprocessed timeout: %v", d)
+		}
+	})
+	t.Run("reset", func(t *testing.T) {
+		// Unprocessed: the peer resets the connection (RST, not a clean
+		// close) before a byte of answer, and nothing happened.
+		addFault(`{"op":"native_pay","kind":"reset","next":1}`)
+		vals := e.signV3(map[string]string{"mch_order_no": "RS-1", "total_fee": "100", "fee_type": "THB", "channel": "promptpay"})
+		if resp, err := http.PostForm(e.url("/KsherPay/native_pay"), vals); err == nil || !errors.Is(err, syscall.ECONNRESET) {
+			if resp != nil {
+				resp.Body.Close()
+			}
+			t.Fatalf("err = %v, want a connection reset", err)
+		}
+		if _, d := e.v3("order_query", map[string]string{"mch_order_no": "RS-1"}); d["err_code"] != "KSHER_INVALID_ORDER_NO" {
+			t.Errorf("order after an unprocessed reset: %v", d)
+		}
+		// Processed: the order exists although the answer was lost.
+		addFault(`{"op":"native_pay","kind":"reset","next":1,"processed":true}`)
+		vals = e.signV3(map[string]string{"mch_order_no": "RS-2", "total_fee": "100", "fee_type": "THB", "channel": "promptpay"})
+		if _, err := http.PostForm(e.url("/KsherPay/native_pay"), vals); !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("processed: err = %v, want a connection reset", err)
+		}
+		if _, d := e.v3("order_query", map[string]string{"mch_order_no": "RS-2"}); d["result"] != "NOTSURE" {
+			t.Errorf("order after a processed reset: %v", d)
+		}
+		// The fault was for the next call only.
+		if resp, _ := info(); resp.StatusCode != http.StatusOK {
+			t.Errorf("call after the reset: %d", resp.StatusCode)
 		}
 	})
 	t.Run("malformed", func(t *testing.T) {

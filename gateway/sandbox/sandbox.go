@@ -359,6 +359,11 @@ func (s *Sandbox) run(w http.ResponseWriter, r *http.Request, op string, limited
 				s.failHTTP(w, r, f)
 				return
 			}
+		case FaultReset:
+			if !f.Processed {
+				resetConn(w)
+				return
+			}
 		}
 	}
 	rep := h()
@@ -366,6 +371,9 @@ func (s *Sandbox) run(w http.ResponseWriter, r *http.Request, op string, limited
 		switch f.Kind {
 		case FaultTimeout, Fault5xx:
 			s.failHTTP(w, r, f)
+			return
+		case FaultReset:
+			resetConn(w)
 			return
 		case FaultMalformed:
 			b := s.encode(rep)
