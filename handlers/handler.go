@@ -90,7 +90,8 @@ type Services struct {
 
 type OrderCache interface {
 	Refresh(ctx context.Context, o *models.Order, force bool) (*models.Order, models.UpstreamNote)
-	FindLive(ctx context.Context, a models.MidAccess, id string) models.UpstreamNote
+	StartSearch(who models.Actor) *models.LiveSearch
+	FindLive(ctx context.Context, a models.MidAccess, id string, search *models.LiveSearch) models.UpstreamNote
 	NextAskAt(ctx context.Context, o *models.Order) (time.Time, error)
 	Clients() *models.GatewayClients
 }

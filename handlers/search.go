@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -45,9 +46,19 @@ func (h *Handler) SearchShow(c *fiber.Ctx) error {
 	}
 	live := false
 	if len(hits) == 0 && len(q) <= maxSearchID && !strings.ContainsAny(q, " \t") {
+		search := h.orderCache.StartSearch(actor(c)) // spends the lookup budgets once per search
 		for _, mid := range mids {
-			up := h.orderCache.FindLive(ctx, *sc.Access.Held(mid), q) // a mid of searchMids: held
+			up := h.orderCache.FindLive(ctx, *sc.Access.Held(mid), q, search) // a mid of searchMids: held
+			if errors.Is(up.Err, models.ErrLookupBudget) {
+				return up.Err // the database failed: never ask Ksher without a budget
+			}
 			vm.Live = append(vm.Live, liveTry(mid, up, h.midZone(sc.Access, mid)))
+			if ob := up.OverBudget; ob != nil {
+				addBudgetNotice(&vm, ob)
+				if ob.Scope == models.BudgetPerson {
+					break // the person's budget covers every mid
+				}
+			}
 			if !up.Found {
 				continue
 			}
@@ -102,14 +113,4 @@ func searchMids(sc *Scope) []string {
 		mids = append([]string{sc.Mid}, slices.Delete(mids, i, i+1)...)
 	}
 	return mids
-}
-
-func liveTry(mid string, up models.UpstreamNote, loc *time.Location) views.LiveTryVM {
-	t := views.LiveTryVM{Mid: mid, API: up.API, Tried: up.Tried, Called: up.Called, Found: up.Found,
-		At: views.Moment{T: up.At, Zone: loc}}
-	if up.Err != nil {
-		t.Error, t.Timeout = models.GatewayErrorCode(up.Err), models.ErrorCode(up.Err) == models.EGATEWAYTIMEOUT
-		t.ErrorID, t.ErrorData = models.ErrorMessageID(up.Err), models.ErrorData(up.Err)
-	}
-	return t
 }

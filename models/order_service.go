@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/ksherdash/ksherdash/gateway"
@@ -26,9 +27,10 @@ import (
 //     adds its own in-process 10-second guard (it may answer Meta.Cached).
 //   - Every gateway call about a cached order is a line of its timeline,
 //     with its latency and result.
-//   - The functions passed to Upstream touch only the gateway, never the
-//     store: Upstream holds a connection and an advisory lock while they
-//     run, and callers of the same key wait holding theirs.
+//   - The functions passed to Upstream touch only the gateway, and a
+//     search's lookup budget (one short transaction before Ksher is asked,
+//     lookup_budget.go), never the rest of the store: callers of the same
+//     key wait while they run.
 
 // QueryGap is Ksher's minimum spacing between two queries of one order.
 const QueryGap = gateway.QueryInterval
@@ -49,15 +51,19 @@ type Orders struct {
 	clients *GatewayClients
 	log     *slog.Logger
 	now     func() time.Time
+
+	mu     sync.Mutex
+	limits LookupLimits // the budgets of people's searches (lookup_budget.go)
 }
 
 // NewOrders returns the orders service over store, asking Ksher through
-// clients (the process's one cache of clients).
+// clients (the process's one cache of clients). People's searches get
+// DefaultLookupLimits until LimitLookups says otherwise.
 func NewOrders(store *Store, clients *GatewayClients, log *slog.Logger) *Orders {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Orders{store: store, clients: clients, log: log, now: time.Now}
+	return &Orders{store: store, clients: clients, log: log, now: time.Now, limits: DefaultLookupLimits}
 }
 
 // Clients returns the cache of Ksher clients the service asks through.
@@ -247,7 +253,9 @@ type UpstreamNote struct {
 	Latency time.Duration // of this request's call
 	Tried   []string      // the questions asked (lookupStep labels)
 	API     string        // the account's Ksher API (searches)
-	Err     error         // why there is no answer: a domain *Error (GatewayError) or a store failure
+	// OverBudget: a search not sent to Ksher, its lookup budget being spent.
+	OverBudget *OverBudget
+	Err        error // why there is no answer: a domain *Error (GatewayError) or a store failure
 	// Answer is what Ksher said about the order when this request asked it
 	// and it answered (refreshes). The cache may have kept a final state
 	// against it (a paid order stays paid when Ksher says pending), so it
@@ -386,8 +394,11 @@ func (s *Orders) Refresh(ctx context.Context, o *Order, force bool) (*Order, Ups
 }
 
 // FindLive asks Ksher about id on one mid, per lookupPlan, through the
-// "find" guard. The answer lands in the cache (Upstream stores it).
-func (s *Orders) FindLive(ctx context.Context, a MidAccess, id string) UpstreamNote {
+// "find" guard. The answer lands in the cache (Upstream stores it). search
+// is the person's search it is part of: the first question that reaches
+// Ksher spends its lookup budget (lookup_budget.go); over budget, Ksher is
+// not asked and the note says so (OverBudget). A nil search spends none.
+func (s *Orders) FindLive(ctx context.Context, a MidAccess, id string, search *LiveSearch) UpstreamNote {
 	var up UpstreamNote
 	client, acct, err := s.clients.For(ctx, a.Mid.AccountID)
 	if err != nil {
@@ -396,8 +407,14 @@ func (s *Orders) FindLive(ctx context.Context, a MidAccess, id string) UpstreamN
 	}
 	up.API = string(client.API())
 	plan := lookupPlan(client, acct, a.Mid.Mid, id)
+	if up.OverBudget = search.refusal(acct.ID); up.OverBudget != nil {
+		return up // refused earlier in this search: no need to ask the budget again
+	}
 	var callErr error
 	res, err := s.store.Upstream(ctx, findKey(a.Mid.Mid, id), QueryGap, func(ctx context.Context) ([]OrderUpdate, bool, error) {
+		if err := search.spend(ctx, acct); err != nil {
+			return nil, false, &notAskedError{err}
+		}
 		for _, step := range plan {
 			up.Tried = append(up.Tried, step.Label)
 			start := time.Now()
@@ -422,6 +439,13 @@ func (s *Orders) FindLive(ctx context.Context, a MidAccess, id string) UpstreamN
 		return nil, false, nil
 	})
 	up.Called, up.Found, up.At = res.Called, res.Found, res.CalledAt
+	if errors.As(err, &up.OverBudget) {
+		return up
+	}
+	if errors.Is(err, ErrLookupBudget) {
+		up.Err = err // not asked: the handler answers as for any failed read of the database
+		return up
+	}
 	if !res.Called {
 		for _, s := range plan {
 			up.Tried = append(up.Tried, s.Label)

@@ -88,6 +88,13 @@ func (s *Store) Upstream(ctx context.Context, key string, minGap time.Duration,
 		defer cancel()
 	}
 	updates, found, callErr := call(callCtx)
+	var na *notAskedError
+	if errors.As(callErr, &na) {
+		// call decided not to ask Ksher after all: nothing to record, and
+		// the next caller may ask at once.
+		finished = true
+		return res, errors.Join(na.err, s.releaseLease(context.WithoutCancel(ctx), key, holder))
+	}
 	// Ksher counts the query when it receives it, at some time before its
 	// answer (or our timeout): the gap runs from now, so that the next query
 	// reaches Ksher at least minGap after this one.
@@ -157,6 +164,14 @@ func (s *Store) recordCall(ctx context.Context, key string, at time.Time) error 
 	return s.db.WithContext(ctx).Exec(`INSERT INTO upstream_calls (key, called_at, found) VALUES (?, ?, false)
 		ON CONFLICT (key) DO UPDATE SET called_at = GREATEST(upstream_calls.called_at, EXCLUDED.called_at)`, key, at).Error
 }
+
+// notAskedError is returned by an Upstream call that chose not to ask Ksher
+// (a search whose lookup budget is spent): Upstream records no call, so
+// nobody waits out QueryGap for a question that was never asked.
+type notAskedError struct{ err error }
+
+func (e *notAskedError) Error() string { return e.err.Error() }
+func (e *notAskedError) Unwrap() error { return e.err }
 
 // leaseHolder names one Upstream call, unique across replicas.
 func leaseHolder() string {

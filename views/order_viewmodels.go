@@ -95,6 +95,17 @@ type SearchVM struct {
 	Similar     []OrderRowVM
 	SimilarMore bool
 	SimilarURL  string
+	// OverBudget: lookup budgets that stopped this search from asking
+	// Ksher (the page shows what the cache has).
+	OverBudget []BudgetNoticeVM
+}
+
+// BudgetNoticeVM says that a budget of live Ksher lookups is spent.
+type BudgetNoticeVM struct {
+	Scope   string // person or account
+	Account string // the merchant account (scope account)
+	Limit   int    // searches a minute
+	Seconds int    // until the budget is renewed
 }
 
 // SearchHitVM is one order found, with where the answer came from.
@@ -121,6 +132,8 @@ type LiveTryVM struct {
 	// could not be used", "Ksher asks to wait..."), beside the code.
 	ErrorID   string
 	ErrorData map[string]any
+	// OverBudget: Ksher was not asked, a lookup budget being spent.
+	OverBudget bool
 }
 
 // OrderShowVM is an order's detail page.

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +34,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	SyncInterval   time.Duration  // how often vip daily reports are pulled; 0 = off
 	TrustedProxies []netip.Prefix // reverse proxies whose X-Forwarded-For is believed; none = trust nobody
+	// Budgets of live Ksher lookups, in searches a minute (models.LookupLimits);
+	// 0 = off (no limit).
+	LookupBudgetPerson  int
+	LookupBudgetAccount int
 }
 
 // LogValue keeps secrets out of logs.
@@ -44,7 +49,8 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("database", db), slog.String("listen_addr", c.ListenAddr),
 		slog.String("data_dir", c.DataDir), slog.String("base_url", c.BaseURL), slog.String("secret_key", "[redacted]"),
 		slog.String("time_zone", c.TimeZone.String()), slog.String("sandbox", c.Sandbox),
-		slog.String("trusted_proxies", joinPrefixes(c.TrustedProxies)))
+		slog.String("trusted_proxies", joinPrefixes(c.TrustedProxies)),
+		slog.Int("lookup_budget_person", c.LookupBudgetPerson), slog.Int("lookup_budget_account", c.LookupBudgetAccount))
 }
 
 // ConfigError is a bad configuration value: main prints it as one line and
@@ -132,6 +138,12 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	if c.TrustedProxies, err = trustedProxies(getenv("TRUSTED_PROXIES")); err != nil {
 		return nil, err
 	}
+	if c.LookupBudgetPerson, err = lookupBudget(getenv, "LOOKUP_BUDGET_PERSON", 30); err != nil {
+		return nil, err
+	}
+	if c.LookupBudgetAccount, err = lookupBudget(getenv, "LOOKUP_BUDGET_ACCOUNT", 300); err != nil {
+		return nil, err
+	}
 	if !strings.Contains(c.OwnerEmail, "@") {
 		return nil, &ConfigError{"OWNER_EMAIL", "must be an email address"}
 	}
@@ -161,6 +173,27 @@ func duration(getenv func(string) string, name string, def time.Duration) (time.
 		return 0, &ConfigError{name, fmt.Sprintf("%q is not a positive duration (e.g. 30m)", v)}
 	}
 	return d, nil
+}
+
+// maxLookupBudget keeps a budget's count within its integer column.
+const maxLookupBudget = 1_000_000
+
+// lookupBudget reads a budget of live lookups: a whole number of searches a
+// minute, or "off" (0: no limit). 0 itself is refused, so that nobody
+// meaning "no live lookups" gets "no limit" instead.
+func lookupBudget(getenv func(string) string, name string, def int) (int, error) {
+	v := strings.TrimSpace(getenv(name))
+	switch v {
+	case "":
+		return def, nil
+	case "off":
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxLookupBudget {
+		return 0, &ConfigError{name, fmt.Sprintf("%q is not a number of searches a minute from 1 to %d, or off", v, maxLookupBudget)}
+	}
+	return n, nil
 }
 
 // trustedProxies parses TRUSTED_PROXIES: comma-separated addresses and

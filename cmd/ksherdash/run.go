@@ -195,6 +195,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	// in-process 10-second query guard then covers both.
 	gateways := models.NewGatewayClients(db.store, log)
 	orders := models.NewOrders(db.store, gateways, log)
+	orders.LimitLookups(models.LookupLimits{PerPerson: c.LookupBudgetPerson, PerAccount: c.LookupBudgetAccount})
 	// Background work runs on River, in the same database: the services
 	// register their workers, the client starts once the app listens.
 	jobs, err := models.NewJobs(db.store, models.JobsConfig{Logger: log, StopTimeout: jobStopTimeout})
