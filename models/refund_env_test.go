@@ -140,7 +140,7 @@ func (e *refundEnv) paid(t *testing.T, api, channel string, amount int64) *model
 	ctx := context.Background()
 	id := e.paidAtKsher(t, api, channel, amount)
 	a := e.access(t, e.owner, e.mid(api))
-	if up := e.orders.FindLive(ctx, a, id); up.Err != nil || !up.Found {
+	if up := e.orders.FindLive(ctx, a, id, nil); up.Err != nil || !up.Found {
 		t.Fatalf("lookup of %s: %+v", id, up)
 	}
 	hits, err := e.store.FindOrdersByAnyID(ctx, []string{e.mid(api)}, id)

@@ -193,7 +193,9 @@ func (s *Refunds) knowTarget(ctx context.Context, a MidAccess, o *Order) (*Order
 	}
 	var up UpstreamNote
 	if api == APIVIP {
-		up = s.orders.FindLive(ctx, a, o.MchOrderNo)
+		// Not a search: one lookup of an order the person is refunding,
+		// outside the lookup budget (nil).
+		up = s.orders.FindLive(ctx, a, o.MchOrderNo, nil)
 	} else {
 		_, up = s.orders.Refresh(ctx, o, true)
 	}
