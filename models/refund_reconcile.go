@@ -94,8 +94,9 @@ func (s *Refunds) reconcile(ctx context.Context, id int64) (time.Duration, error
 		// Where only the order tells (no refund query), an answer about the
 		// order moments ago (a refresh, a webhook's query) is Ksher's word
 		// now: no need to ask again.
-		v := s.reconcileOutcome(ctx, &rf, o, ans, nil)
-		if v.State != RefundUnknown {
+		// Only as evidence that the refund was made: a cached "paid"
+		// proves nothing failed.
+		if v := s.reconcileOutcome(ctx, &rf, o, ans, nil); v.State == RefundSucceeded {
 			return 0, s.recordCheck(ctx, &rf, nil, v)
 		}
 	}
@@ -121,12 +122,14 @@ func (s *Refunds) reconcile(ctx context.Context, id int64) (time.Duration, error
 }
 
 // fromFreshOrder is the order-level answer the cache holds about rf's
-// order, when Ksher gave it under QueryGap ago and the order is all Ksher
-// can tell about rf (vip; a channel without refund_query); nil otherwise.
+// order, when Ksher gave it under QueryGap ago, after rf was sent, and the
+// order is all Ksher can tell about rf (vip; a channel without
+// refund_query); nil otherwise.
 func (s *Refunds) fromFreshOrder(rf *Refund, o *Order) *gateway.Refund {
 	rule, _ := gateway.RefundRuleFor(rf.Channel)
 	byOrder := !rule.RefundQuery || (rf.TargetField != "ksher_order_no" && rf.TargetField != "mch_order_no")
-	if !byOrder || o.CheckedAt == nil || s.now().Sub(*o.CheckedAt) >= QueryGap {
+	// The answer must be Ksher's word after the refund was sent.
+	if !byOrder || o.CheckedAt == nil || s.now().Sub(*o.CheckedAt) >= QueryGap || rf.SentAt == nil || !o.CheckedAt.After(*rf.SentAt) {
 		return nil
 	}
 	return &gateway.Refund{Status: gateway.StatusUnknown, OrderStatus: gateway.Status(o.Status), OrderAmount: o.Amount, Currency: o.Currency}
