@@ -28,8 +28,8 @@ func timeline(ctx context.Context, o *models.Order, events []models.OrderEvent, 
 	}
 	shown := map[string]bool{}
 	for _, r := range refunds {
-		if r.Status != "succeeded" {
-			continue
+		if r.Status != models.RefundSucceeded || r.Origin == models.RefundFromDashboard {
+			continue // the refunds asked for here have their own entries (asked for, each state)
 		}
 		shown[r.MchRefundNo] = true
 		out = append(out, milestone(r.CreatedAt, views.Tf(ctx, "orders.timeline.k_refund",

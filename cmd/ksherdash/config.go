@@ -31,8 +31,11 @@ type Config struct {
 	OwnerEmail     string
 	Sandbox        string // auto | on | off
 	RequestTimeout time.Duration
-	SyncInterval   time.Duration  // how often vip daily reports are pulled; 0 = off
-	TrustedProxies []netip.Prefix // reverse proxies whose X-Forwarded-For is believed; none = trust nobody
+	SyncInterval   time.Duration // how often vip daily reports are pulled; 0 = off
+	// RefundReconcileFor is how long an unknown refund is asked about
+	// before the drift page leaves it to a person.
+	RefundReconcileFor time.Duration
+	TrustedProxies     []netip.Prefix // reverse proxies whose X-Forwarded-For is believed; none = trust nobody
 }
 
 // LogValue keeps secrets out of logs.
@@ -123,6 +126,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		if c.SyncInterval, err = duration(getenv, "SYNC_INTERVAL", 15*time.Minute); err != nil {
 			return nil, err
 		}
+	}
+	if c.RefundReconcileFor, err = duration(getenv, "REFUND_RECONCILE_FOR", 24*time.Hour); err != nil {
+		return nil, err
 	}
 	switch c.Sandbox {
 	case "auto", "on", "off":
