@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -29,7 +30,7 @@ func (h *Handler) RefundShow(c *fiber.Ctx) error {
 	loc := h.midZone(sc.Access, rf.Mid)
 	row := refundRow(rf, found.MchOrderNo, found.RequesterEmail, loc)
 	if isPartial(c) {
-		return render(c, fiber.StatusOK, views.RefundState(row))
+		return h.refundStatePoll(c, rf, row)
 	}
 	vm := views.RefundShowVM{Refund: row, ChannelRefundNo: rf.ChannelRefundNo, Zone: loc.String(), Error: rf.Error,
 		ErrorCode: rf.ErrorCode, Attempts: rf.Attempts, Checks: rf.Checks, SentAt: momentPtr(rf.SentAt, loc),
@@ -45,4 +46,32 @@ func (h *Handler) RefundShow(c *fiber.Ctx) error {
 		}
 	}
 	return render(c, fiber.StatusOK, views.RefundShowPage(h.layout(c, "refund.show.page_title"), vm))
+}
+
+// refundStatePoll answers htmx polling a refund's state box: the box while
+// the refund is pending; once settled, on the order page the whole order
+// panel (its amounts, refunds and timeline changed too) with the outcome
+// in the refund panel, elsewhere (the refund's page) a reload.
+func (h *Handler) refundStatePoll(c *fiber.Ctx, rf *models.Refund, row views.RefundRowVM) error {
+	if rf.Status == models.RefundPending {
+		return render(c, fiber.StatusOK, views.RefundState(row))
+	}
+	if !strings.Contains(c.Get("HX-Current-URL"), "/orders/") {
+		c.Set("HX-Refresh", "true")
+		return render(c, fiber.StatusOK, views.RefundState(row))
+	}
+	o, err := h.orderReads.FindOrder(c.UserContext(), []string{rf.Mid}, rf.OrderID)
+	if err != nil {
+		return err
+	}
+	vm, err := h.orderShowVM(c, o, nil)
+	if err != nil {
+		return err
+	}
+	if vm.RefundPanel != nil {
+		vm.RefundPanel.Done = &row
+	}
+	c.Set("HX-Retarget", "#order-panel")
+	c.Set("HX-Reswap", "outerHTML")
+	return render(c, fiber.StatusOK, views.OrderPanel(vm))
 }

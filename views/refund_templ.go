@@ -365,7 +365,7 @@ func RefundPanel(vm RefundPanelVM) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "\" hx-target=\"#refund-panel\" hx-swap=\"outerHTML\" hx-disabled-elt=\"find button\" data-testid=\"refund-form\"><input type=\"hidden\" name=\"csrf\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "\" hx-target=\"#refund-panel\" hx-swap=\"outerHTML\" hx-disabled-elt=\"find [data-testid='refund-submit'], find [data-testid='refund-full']\" data-testid=\"refund-form\"><input type=\"hidden\" name=\"csrf\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
