@@ -32,6 +32,7 @@ func (h *Handler) RefundShow(c *fiber.Ctx) error {
 	if isPartial(c) {
 		return h.refundStatePoll(c, rf, row)
 	}
+	row.URL = "" // the state box links to this page: not here
 	vm := views.RefundShowVM{Refund: row, ChannelRefundNo: rf.ChannelRefundNo, Zone: loc.String(), Error: rf.Error,
 		ErrorCode: rf.ErrorCode, Attempts: rf.Attempts, Checks: rf.Checks, SentAt: momentPtr(rf.SentAt, loc),
 		CheckedAt: momentPtr(rf.CheckedAt, loc), DecidedAt: momentPtr(rf.DecidedAt, loc), Resolution: rf.Resolution,
@@ -53,10 +54,14 @@ func (h *Handler) RefundShow(c *fiber.Ctx) error {
 // panel (its amounts, refunds and timeline changed too) with the outcome
 // in the refund panel, elsewhere (the refund's page) a reload.
 func (h *Handler) refundStatePoll(c *fiber.Ctx, rf *models.Refund, row views.RefundRowVM) error {
+	onOrder := strings.Contains(c.Get("HX-Current-URL"), "/orders/")
+	if !onOrder {
+		row.URL = "" // polled on the refund's own page
+	}
 	if rf.Status == models.RefundPending {
 		return render(c, fiber.StatusOK, views.RefundState(row))
 	}
-	if !strings.Contains(c.Get("HX-Current-URL"), "/orders/") {
+	if !onOrder {
 		c.Set("HX-Refresh", "true")
 		return render(c, fiber.StatusOK, views.RefundState(row))
 	}

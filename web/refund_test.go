@@ -62,7 +62,9 @@ func (e *hookEnv) paidOrder(t *testing.T, c *client, api string, amount int64) *
 	}
 }
 
-func orderPath(o *models.Order) string { return "/m/" + o.Mid + "/orders/" + strconv.FormatInt(o.ID, 10) }
+func orderPath(o *models.Order) string {
+	return "/m/" + o.Mid + "/orders/" + strconv.FormatInt(o.ID, 10)
+}
 
 // refundForm opens the order page and returns the panel's refund number
 // ("" when the page has no panel) and the page.
@@ -361,7 +363,9 @@ func TestRefundListKeysetPages(t *testing.T) {
 	}
 }
 
-func refundURLOf(r *models.Refund) string { return "/m/" + r.Mid + "/refunds/" + strconv.FormatInt(r.ID, 10) }
+func refundURLOf(r *models.Refund) string {
+	return "/m/" + r.Mid + "/refunds/" + strconv.FormatInt(r.ID, 10)
+}
 
 // The drift page lists unknown refunds, those the reconciler gave up on as
 // needing a person; deciding one needs a reason, is audited, and settles

@@ -131,6 +131,9 @@ func TestE2ERefundPartialThenTheRest(t *testing.T) {
 				t.Errorf("refunds list rows of %s = %d, want 2", id, n)
 			}
 			shootRefunds(t, a.page, "list-"+api.name)
+			must(t, a.page.Locator(fmt.Sprintf(`[data-testid="refunds-row"][data-order=%q] [data-testid="refunds-open"]`, id)).First().Click())
+			expectVisible(t, a.page.Locator(`[data-testid="refund-title"] [data-status="succeeded"]`))
+			shootRefunds(t, a.page, "page-"+api.name)
 			if n := a.sandboxRefunds(t, id); n != 2 {
 				t.Errorf("sandbox refunds of %s = %d, want 2", id, n)
 			}
