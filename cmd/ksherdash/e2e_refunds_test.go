@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -218,4 +219,48 @@ func shootRefunds(t *testing.T, page playwright.Page, name string) {
 			_, _ = page.Locator("#refund-panel").Screenshot(playwright.LocatorScreenshotOptions{Path: playwright.String(path)})
 		}
 	}
+}
+
+// Acceptance: a refund whose answer Ksher garbles is unknown, never sent
+// again; once the reconciler gives up (REFUND_RECONCILE_FOR, here at once)
+// the drift page lists it as needing a person, who decides it there.
+func TestE2ERefundUnknownIsDecidedOnTheDriftPage(t *testing.T) {
+	a := startOrdersAppEnv(t, map[string]string{"REFUND_RECONCILE_FOR": "1ms"})
+	id := fmt.Sprintf("E2E-UNK-%d", time.Now().UnixNano()%1e6)
+	a.paidOrderPage(t, a.page, gateway.APIV3, "mch35000", id)
+	resp, err := http.Post(a.URL+"/sandbox/_sandbox/faults", "application/json",
+		strings.NewReader(`{"op": "order_refund", "kind": "malformed", "next": 1}`))
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Fatalf("add fault = %d", resp.StatusCode)
+	}
+	fillRefund(t, a.page, "25.00", "Unclear answer")
+	must(t, a.page.GetByTestId("refund-submit").Click())
+	no := expectRefundState(t, a.page, "unknown")
+	row := a.page.Locator(fmt.Sprintf(`[data-testid="drift-refund-row"][data-refund=%q][data-needs-person="true"]`, no))
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		if _, err := a.page.Goto(a.URL + "/m/all/drift"); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := row.Count(); n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("refund %s never listed as needing a person", no)
+		}
+	}
+	expectVisible(t, row.GetByTestId("drift-refund-needs-person"))
+	shootRefunds(t, a.page, "drift")
+	must(t, row.GetByTestId("resolve-succeeded").Check())
+	must(t, row.GetByTestId("resolve-reason").Fill("Seen in Ksher's portal"))
+	must(t, row.GetByTestId("resolve-submit").Click())
+	expectURL(t, a.page, `/m/mch35000/refunds/\d+$`)
+	expectVisible(t, a.page.Locator(`[data-testid="refund-title"] [data-status="succeeded"]`))
+	expectVisible(t, a.page.GetByTestId("refund-resolution"))
+	if n := a.sandboxRefunds(t, id); n != 1 {
+		t.Errorf("sandbox refunds of %s = %d, want 1 (never sent again)", id, n)
+	}
+	must(t, a.page.GetByTestId("refund-order").Click())
+	expectVisible(t, a.page.Locator(`[data-testid="order-title"] [data-status="partially_refunded"]`))
 }
