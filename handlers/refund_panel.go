@@ -34,6 +34,12 @@ func (h *Handler) refundPanelVM(c *fiber.Ctx, o *models.Order, f *refundForm) (*
 	if err != nil {
 		return nil, err
 	}
+	switch {
+	case p.Blocked == "refund.not_paid" && o.Status == models.StatusRefunded:
+		p.Blocked = "refund.nothing_left" // refunded in full: say so, not "not paid"
+	case p.Blocked == "refund.not_paid" && len(p.Refunds) == 0:
+		return nil, nil // never paid: nothing to say about refunds
+	}
 	loc := h.midZone(sc.Access, o.Mid)
 	vm := &views.RefundPanelVM{Action: orderURL(o) + "/refunds", CSRF: csrfToken(c), RefundNo: p.RefundNo, Currency: o.Currency,
 		Remaining: views.Money{Minor: p.Remaining, Currency: o.Currency}, Refunded: views.Money{Minor: p.Refunded, Currency: o.Currency},

@@ -132,6 +132,12 @@ func TestRefundPanelOnlyWithTheRefundRight(t *testing.T) {
 		if api == models.APIv3 && !strings.Contains(body, `data-by="not_reported"`) {
 			t.Errorf("v3 panel before Test connection: want 'not reported yet, Ksher decides'")
 		}
+		// In Thai, every string of the panel is worded.
+		req := httptest.NewRequest(http.MethodGet, orderPath(o), nil)
+		req.Header.Set("Accept-Language", "th")
+		if _, th := fin.do(req); !strings.Contains(th, "คืนเงินส่วนที่เหลือ (100.00 THB)") || regexp.MustCompile(`>\s*(refund|orders)\.[a-z_.]+\s*<`).MatchString(th) {
+			t.Errorf("%s: the Thai panel is not worded in Thai", api)
+		}
 		// Another tab of the same person carries the same number.
 		if again, _ := refundForm(t, fin, o); again != no {
 			t.Errorf("%s: second tab's number %s, want %s", api, again, no)
@@ -255,6 +261,15 @@ func TestRefundListFiltersAndRefundPage(t *testing.T) {
 			m := refundStatRe.FindStringSubmatch(body)
 			return m != nil && m[1] == models.RefundSucceeded
 		})
+		// Settled, the state box polled on the order page brings the whole
+		// order panel up to date; on the refund's page, a reload.
+		req := httptest.NewRequest(http.MethodGet, loc, nil)
+		req.Header.Set("HX-Request", "true")
+		req.Header.Set("HX-Current-URL", "http://app"+orderPath(o))
+		if resp, body := fin.do(req); resp.Header.Get("HX-Retarget") != "#order-panel" || !strings.Contains(body, `data-testid="order-panel"`) ||
+			!strings.Contains(body, `data-testid="refund-state"`) || !strings.Contains(body, `data-status="partially_refunded"`) {
+			t.Errorf("%s: settled poll from the order page = %q, want the order panel, partially refunded:\n%s", api, resp.Header.Get("HX-Retarget"), body)
+		}
 		no2, body := refundForm(t, fin, o)
 		if no2 == no || !strings.Contains(body, `data-testid="stepup-valid"`) || !strings.Contains(body, "Refund the rest (70.00 THB)") {
 			t.Fatalf("%s: second form: number %s (first %s), want a new one, the step-up valid and 70.00 left:\n%s", api, no2, no, body)
@@ -272,7 +287,7 @@ func TestRefundListFiltersAndRefundPage(t *testing.T) {
 			return m != nil && m[1] == models.RefundSucceeded
 		})
 		_, page := fin.get(orderPath(o))
-		if !strings.Contains(page, `data-status="refunded"`) || !strings.Contains(page, `data-testid="refund-blocked"`) {
+		if !strings.Contains(page, `data-status="refunded"`) || !strings.Contains(page, `data-testid="refund-blocked">Nothing is left to refund on this order.`) {
 			t.Errorf("%s: the order page after both refunds: want status refunded and nothing left to refund", api)
 		}
 		if !strings.Contains(page, "Refund "+no+" of 30.00 THB asked for") || !strings.Contains(page, "Refund "+no2+" of 70.00 THB succeeded") {
