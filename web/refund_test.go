@@ -493,3 +493,24 @@ func TestVIPPartialRefundSetting(t *testing.T) {
 		t.Errorf("a partial refund with the setting off = %d:\n%s", resp.StatusCode, body)
 	}
 }
+
+// With two-factor sign-in on, the step-up asks for a code too; a wrong
+// code re-renders the panel with its message and makes nothing.
+func TestRefundStepUpAsksForTheCode(t *testing.T) {
+	e := newHookEnv(t)
+	fin := e.signIn(t, "fin@example.com", models.RoleFinance, hookV3Mid)
+	fin.get("/account/security")
+	enableTOTP(t, e.env, fin, time.Now())
+	o := e.paidOrder(t, fin, models.APIv3, 10000)
+	no, body := refundForm(t, fin, o)
+	if !strings.Contains(body, `data-testid="refund-code"`) {
+		t.Fatalf("the panel asks for no code with two-factor sign-in on")
+	}
+	resp, body := postRefund(fin, o, url.Values{"refund_no": {no}, "amount": {"10.00"}, "reason": {"r"}, "password": {testPassword}, "code": {"000000"}}, true)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-testid="error-code"`) || !strings.Contains(body, "This code is not right.") {
+		t.Errorf("wrong code = %d, want 200 with the code's message:\n%s", resp.StatusCode, body)
+	}
+	if n := len(refundRows(t, e, o.ID)); n != 0 {
+		t.Errorf("refunds after a wrong code = %d", n)
+	}
+}
