@@ -9,7 +9,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/ksherdash
 
-.PHONY: run build test setup generate lint bench docker clean
+.PHONY: run build test fuzz setup generate lint bench docker clean
 
 run:
 	$(GO) run ./cmd/ksherdash
@@ -19,8 +19,12 @@ build:
 
 # Installs what is missing (chromium, postgresql, node; the Playwright driver), then
 # tests with E2E_REQUIRED=1, so a missing browser fails instead of skipping.
+# Then each fuzz target for 5 s (.ci/fuzz; FUZZTIME=30s make test for longer).
 test:
-	. .ci/setup.sh && $(GO) vet ./... && $(GO) test -count=1 -timeout 15m ./...
+	. .ci/setup.sh && $(GO) vet ./... && $(GO) test -count=1 -timeout 15m ./... && bash .ci/fuzz
+
+fuzz:
+	. .ci/setup.sh >/dev/null && bash .ci/fuzz
 
 setup:
 	bash .ci/setup.sh

@@ -60,6 +60,11 @@ func toInt64(v any) (int64, bool) {
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, false
 	}
+	// Out of int64's range the conversion below is not defined (amd64 gives
+	// math.MinInt64 for 1e19): such a number is no amount.
+	if r := math.Round(f); r < math.MinInt64 || r >= math.MaxInt64 {
+		return 0, false
+	}
 	return int64(math.Round(f)), true
 }
 

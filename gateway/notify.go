@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ksherdash/ksherdash/gateway/ksign"
 )
@@ -66,7 +67,23 @@ func (s *NotificationService) ParseV3(body []byte) (*Notification, error) {
 	if _, ok := data["pay_mch_order_no"]; ok {
 		n.Type = "payment_link"
 	}
+	if !allText(n.MerchantOrderID, n.KsherOrderID, n.PayOrderID, n.ChannelOrderID, n.Channel, n.Currency, n.RawStatus, n.RawCode) {
+		return nil, invalid(op, "notification holds a value that is not text")
+	}
 	return n, nil
+}
+
+// allText reports whether every value is valid UTF-8 without NUL. A
+// signature proves who sent a notification, not that its values fit a
+// text column (Postgres refuses NUL, SQLSTATE 22021): one that does not is
+// refused, so that recording it cannot fail.
+func allText(values ...string) bool {
+	for _, v := range values {
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseVIP verifies and parses a vip webhook, a GET
@@ -108,6 +125,9 @@ func (s *NotificationService) ParseVIP(fullURL string, query url.Values) (*Notif
 		return nil, badSignature(op, "webhook signature does not verify with the account token")
 	}
 	msg := query.Get("message")
+	if !allText(query.Get("type"), query.Get("code"), query.Get("instance"), msg) {
+		return nil, invalid(op, "webhook holds a value that is not text")
+	}
 	return &Notification{
 		Meta: Meta{API: APIVIP, RawStatus: msg, RawCode: query.Get("code"), Raw: []byte(query.Encode()), FetchedAt: s.c.opt.now()},
 		Type: query.Get("type"), Code: query.Get("code"), MerchantOrderID: query.Get("instance"), Message: msg,

@@ -27,7 +27,7 @@ func (h *Handler) OrderRefresh(c *fiber.Ctx) error {
 	o, up := h.orderCache.Refresh(c.UserContext(), o, true)
 	htmx := c.Get("HX-Request") == "true"
 	code := models.ErrorCode(up.Err)
-	if code == models.EINTERNAL || (htmx && (code == models.EGATEWAYTIMEOUT || code == models.EBADGATEWAY)) {
+	if code == models.EINTERNAL || code == models.EUNAVAILABLE || (htmx && (code == models.EGATEWAYTIMEOUT || code == models.EBADGATEWAY)) {
 		return up.Err
 	}
 	refused := code == models.EINVALID || code == models.ETOOMANYREQUEST

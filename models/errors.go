@@ -23,6 +23,9 @@ const (
 	// EBADGATEWAY: Ksher answered with a server error, an answer that could
 	// not be read, or a signature that did not verify (502, logged).
 	EBADGATEWAY = "bad_gateway"
+	// EUNAVAILABLE: our database cannot be reached (503 with Retry-After;
+	// see Unavailable in db_health.go, the one place that decides).
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is an application error with a code and a message safe to show to
@@ -68,6 +71,8 @@ func ErrorMessageID(err error) string {
 	}
 	if unstorable(err) {
 		return "error.bad_input"
+	} else if Unavailable(err) {
+		return "error.unavailable"
 	}
 	return ""
 }
@@ -95,8 +100,8 @@ func unstorable(err error) bool {
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EINVALID
-// for a value Postgres cannot store, EINTERNAL for any other non-nil error,
-// and "" for nil.
+// for a value Postgres cannot store, EUNAVAILABLE when the database cannot
+// be reached, EINTERNAL for any other non-nil error, and "" for nil.
 func ErrorCode(err error) string {
 	var e *Error
 	if err == nil {
@@ -105,6 +110,8 @@ func ErrorCode(err error) string {
 		return e.Code
 	} else if unstorable(err) {
 		return EINVALID
+	} else if Unavailable(err) {
+		return EUNAVAILABLE
 	}
 	return EINTERNAL
 }
@@ -119,6 +126,8 @@ func ErrorMessage(err error) string {
 		return e.Message
 	} else if unstorable(err) {
 		return "A value is too long, or holds a character that cannot be stored."
+	} else if Unavailable(err) {
+		return unavailableMessage
 	}
 	return "Internal error."
 }

@@ -108,18 +108,24 @@ func NewJobs(s *Store, cfg JobsConfig) (*Jobs, error) {
 	if log == nil {
 		log = s.log
 	}
-	return &Jobs{db: sqlDB, log: riverLogger(log).With("component", "jobs"), cfg: cfg, workers: river.NewWorkers()}, nil
+	return &Jobs{db: sqlDB, log: riverLogger(log, s.health).With("component", "jobs"), cfg: cfg, workers: river.NewWorkers()}, nil
 }
 
 // riverLogger is log for River's own messages, with their Info lines
 // (client started, job counts every few seconds, each migration applied)
 // moved down to Debug: our logs say what matters in our words; River's
 // warnings and errors stay as they are.
-func riverLogger(log *slog.Logger) *slog.Logger {
-	return slog.New(infoAsDebug{log.Handler()})
+//
+// During a database outage, River's warnings and errors (every poll fails)
+// go down to Debug too: the health monitor logs the outage once.
+func riverLogger(log *slog.Logger, health *DBHealth) *slog.Logger {
+	return slog.New(infoAsDebug{log.Handler(), health})
 }
 
-type infoAsDebug struct{ slog.Handler }
+type infoAsDebug struct {
+	slog.Handler
+	health *DBHealth // nil: no outage filter
+}
 
 func (h infoAsDebug) Enabled(ctx context.Context, l slog.Level) bool {
 	return h.Handler.Enabled(ctx, demote(l))
@@ -127,14 +133,20 @@ func (h infoAsDebug) Enabled(ctx context.Context, l slog.Level) bool {
 
 func (h infoAsDebug) Handle(ctx context.Context, r slog.Record) error {
 	r.Level = demote(r.Level)
+	if r.Level >= slog.LevelWarn && h.health != nil && h.health.explains(ctx) {
+		r.Level = slog.LevelDebug
+		if !h.Handler.Enabled(ctx, r.Level) {
+			return nil
+		}
+	}
 	return h.Handler.Handle(ctx, r)
 }
 
 func (h infoAsDebug) WithAttrs(as []slog.Attr) slog.Handler {
-	return infoAsDebug{h.Handler.WithAttrs(as)}
+	return infoAsDebug{h.Handler.WithAttrs(as), h.health}
 }
 func (h infoAsDebug) WithGroup(name string) slog.Handler {
-	return infoAsDebug{h.Handler.WithGroup(name)}
+	return infoAsDebug{h.Handler.WithGroup(name), h.health}
 }
 
 func demote(l slog.Level) slog.Level {
@@ -305,7 +317,7 @@ func (s *Store) migrateRiver(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	m, err := rivermigrate.New(riverdatabasesql.New(sqlDB), &rivermigrate.Config{Logger: riverLogger(s.log)})
+	m, err := rivermigrate.New(riverdatabasesql.New(sqlDB), &rivermigrate.Config{Logger: riverLogger(s.log, nil)})
 	if err != nil {
 		return 0, err
 	}

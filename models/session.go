@@ -129,7 +129,9 @@ func (s *Store) LookupSession(ctx context.Context, token string, p SessionPolicy
 		return nil, nil, ErrSessionEnded
 	}
 	u, err := s.FindUser(ctx, sess.UserID)
-	if err != nil {
+	if Unavailable(err) {
+		return nil, nil, err // an outage is not a sign-out: the page answers 503
+	} else if err != nil {
 		return nil, nil, ErrSessionEnded
 	}
 	if u.DisabledAt != nil {

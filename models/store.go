@@ -24,6 +24,7 @@ type Store struct {
 	log     *slog.Logger
 	now     func() time.Time
 	sealKey []byte
+	health  *DBHealth
 	// onRefundSeen is called in the transaction that records Ksher saying
 	// an order is refunded (an answer, a webhook's query, a report line):
 	// the refund service (NewRefunds) sends its reconciler to the order's
@@ -47,10 +48,12 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	// Parameterized logging keeps values, and so secrets, out of the SQL log.
-	db.Logger = logger.NewSlogLogger(log, logger.Config{
+	// Every statement's outcome also goes to the health monitor.
+	health := newDBHealth(log)
+	db.Logger = healthLogger{logger.NewSlogLogger(log, logger.Config{
 		LogLevel: logger.Warn, ParameterizedQueries: true, IgnoreRecordNotFoundError: true,
 		SlowThreshold: 500 * time.Millisecond,
-	})
+	}), health}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -58,10 +61,13 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 	sqlDB.SetMaxOpenConns(20)
 	sqlDB.SetMaxIdleConns(10)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{db: db, log: log, now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{db: db, log: log, now: func() time.Time { return time.Now().UTC() }, health: health}
+	health.ping = s.Ping
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := s.Ping(pctx); err != nil {
+	// Not through Ping: a database unreachable at start is the caller's one
+	// error line, not an outage for the monitor to log.
+	if err := sqlDB.PingContext(pctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("database unreachable: %w", err)
 	}
@@ -71,13 +77,15 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 // SetClock replaces the store's clock (tests only).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers, and tells the health monitor.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err
 	}
-	return sqlDB.PingContext(ctx)
+	err = sqlDB.PingContext(ctx)
+	s.health.observe(err)
+	return err
 }
 
 // Close closes the connection pool.

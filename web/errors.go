@@ -21,12 +21,20 @@ var codes = map[string]int{
 	models.EGATEWAYTIMEOUT: fiber.StatusGatewayTimeout,
 	models.EBADGATEWAY:     fiber.StatusBadGateway,
 	models.EINTERNAL:       fiber.StatusInternalServerError,
+	models.EUNAVAILABLE:    fiber.StatusServiceUnavailable,
 }
+
+// retryAfter is the Retry-After (seconds) of a 503 for an unreachable
+// database: about the time the embedded Postgres needs to come back, and
+// what Ksher's webhook retries wait anyway (5 s).
+const retryAfter = "5"
 
 // errorHandler renders every error: an error page, or a partial for htmx
 // (swapped into #flash by the layout's htmx config). Errors of 500 and more
 // are logged once (internal ones, and Ksher's failures: 502, 504); people
-// see only their catalog message and the request id.
+// see only their catalog message and the request id. An unreachable
+// database answers 503 with Retry-After, pages and hooks alike (Ksher then
+// sends the notification again).
 func (m *middleware) errorHandler(c *fiber.Ctx, err error) error {
 	status, msgID, message := fiber.StatusInternalServerError, "error.internal", ""
 	var data map[string]any
@@ -62,6 +70,9 @@ func (m *middleware) errorHandler(c *fiber.Ctx, err error) error {
 			if id := models.ErrorMessageID(err); id != "" {
 				msgID, data = id, models.ErrorData(err)
 			}
+		case models.EUNAVAILABLE:
+			msgID = "error.unavailable"
+			c.Set(fiber.HeaderRetryAfter, retryAfter)
 		default:
 			if id := models.ErrorMessageID(err); id != "" {
 				msgID, data = id, models.ErrorData(err)
@@ -70,7 +81,9 @@ func (m *middleware) errorHandler(c *fiber.Ctx, err error) error {
 			}
 		}
 	}
-	if status >= 500 {
+	// An unreachable database is logged once by models' health monitor when
+	// it goes away, not once per request that meets it.
+	if status >= 500 && models.ErrorCode(err) != models.EUNAVAILABLE {
 		m.log.Error("Request failed.", "request_id", handlers.RequestID(c), "path", c.Path(), slog.Any("error", err))
 	}
 	return m.h.RenderError(c, status, msgID, data, message)

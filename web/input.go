@@ -36,10 +36,19 @@ func (m *middleware) cleanInput(c *fiber.Ctx) error {
 	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
 		bad = bad || !storableValue(string(k), 64) || !storableValue(string(v), maxQueryValue)
 	})
-	if !bad && c.Method() == fiber.MethodPost && strings.HasPrefix(string(c.Request().Header.ContentType()), fiber.MIMEApplicationForm) {
+	// c.FormValue reads an urlencoded body on any method, then a multipart
+	// one: both are checked, whatever the method.
+	if !bad {
 		c.Context().PostArgs().VisitAll(func(k, v []byte) {
 			bad = bad || !storableValue(string(k), 64) || !storableValue(string(v), maxFormValue)
 		})
+	}
+	if mf, err := c.MultipartForm(); !bad && err == nil {
+		for k, vs := range mf.Value {
+			for _, v := range vs {
+				bad = bad || !storableValue(k, 64) || !storableValue(v, maxFormValue)
+			}
+		}
 	}
 	if bad {
 		return errBadInput

@@ -71,6 +71,15 @@ type database struct {
 	lock  *os.File
 }
 
+// failed receives the error when the embedded Postgres died for good (never,
+// for DATABASE_URL: an outside server's outage is waited out).
+func (d *database) failed() <-chan error {
+	if d.pg == nil {
+		return nil
+	}
+	return d.pg.Failed()
+}
+
 func (d *database) Close() {
 	if d.store != nil {
 		_ = d.store.Close()
@@ -98,7 +107,9 @@ func openDatabase(ctx context.Context, c *Config, log *slog.Logger) (*database, 
 	dsn := c.DatabaseURL
 	if dsn == "" {
 		start := time.Now()
-		d.pg, err = pgserver.Start(ctx, pgserver.Options{DataDir: filepath.Join(c.DataDir, "pg"), Logger: log})
+		// Supervised: a postgres that exits on its own is restarted; one
+		// that cannot be is reported on Failed, and serve exits non-zero.
+		d.pg, err = pgserver.Start(ctx, pgserver.Options{DataDir: filepath.Join(c.DataDir, "pg"), Logger: log, Supervise: true})
 		if err != nil {
 			d.Close()
 			return nil, err
@@ -230,6 +241,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()
+	// The health monitor logs an outage once, and its end, even when no
+	// request comes; every query tells it too.
+	hctx, stopHealth := context.WithCancel(ctx)
+	defer stopHealth()
+	go db.store.WatchHealth(hctx, healthInterval)
 	// Jobs run on every replica; River's leader inserts the periodic ones
 	// (the daily sync), so they run once per period across replicas. They
 	// stop before the app (in sandbox mode a sync talks to /sandbox) and
@@ -248,6 +264,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-db.failed():
+		log.Error("Embedded Postgres is gone and could not be restarted; exiting.", slog.Any("error", err))
+		_ = app.ShutdownWithTimeout(5 * time.Second)
+		return fmt.Errorf("embedded Postgres: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("Shutting down.")
@@ -261,6 +281,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 // jobStopTimeout is how long shutdown lets running jobs finish before
 // cancelling them (Jobs.Stop then waits a few seconds more for them).
 const jobStopTimeout = 10 * time.Second
+
+// healthInterval is how often the database is pinged for the health
+// monitor.
+const healthInterval = 5 * time.Second
 
 // sandboxMode decides whether the built-in simulator runs: SANDBOX=on or
 // off, or (auto) when no account talks to the real Ksher.

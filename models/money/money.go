@@ -64,15 +64,17 @@ func Parse(s, currency string) (int64, error) {
 	if err != nil {
 		return 0, ErrInvalid // overflow
 	}
-	scale := int64(math.Pow10(decimals))
-	if w > (math.MaxInt64-scale)/scale {
-		return 0, ErrInvalid
-	}
 	var f int64
 	if frac != "" {
 		if f, err = strconv.ParseInt(frac, 10, 64); err != nil {
 			return 0, ErrInvalid
 		}
+	}
+	// The bound takes the fraction into account, so that every amount
+	// Format writes (up to math.MaxInt64) parses back.
+	scale := int64(math.Pow10(decimals))
+	if w > (math.MaxInt64-f)/scale {
+		return 0, ErrInvalid
 	}
 	return w*scale + f, nil
 }

@@ -96,7 +96,7 @@ func TestHelperServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustExec(t, s.DSN("postgres"), "CREATE TABLE crash_test (v int); INSERT INTO crash_test VALUES (1)")
-	fmt.Printf("postgres pid=%d socket_dir=%s\n", s.cmd.Process.Pid, s.sockDir)
+	fmt.Printf("postgres pid=%d socket_dir=%s\n", s.PID(), s.sockDir)
 	time.Sleep(time.Minute) // until the parent kills us
 	t.Fatal("helper was not killed")
 }

@@ -6,7 +6,9 @@
 // data in Options.DataDir across restarts, and goes away with our process,
 // even when that is killed. As root it runs as the postgres OS user, because
 // PostgreSQL refuses to run as root. It needs the PostgreSQL server binaries
-// (see FindBinaries) and Linux for the parent-death signal.
+// (see FindBinaries) and Linux for the parent-death signal. With
+// Options.Supervise, a postgres that exits on its own is started again at
+// the same DSN (supervise.go).
 package pgserver
 
 import (
@@ -57,6 +59,11 @@ type Options struct {
 	Fast bool
 	// Logger gets startup and shutdown events; nil discards them.
 	Logger *slog.Logger
+	// Supervise restarts postgres when it exits on its own (a crash, a kill),
+	// a bounded number of times with backoff, at the same DSN; Failed then
+	// reports a server that could not be brought back. The embedded default
+	// sets it.
+	Supervise bool
 }
 
 // Server is a running private PostgreSQL server. Stop it with Stop.
@@ -67,9 +74,19 @@ type Server struct {
 	port    int
 	lock    *os.File
 
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when postgres has exited
-	waitErr error         // cmd.Wait's result, set before exited is closed
+	binDir string
+	as     runAs
+	fast   bool
+
+	mu   sync.Mutex
+	proc *proc // the running (or last) postgres process
+	held bool  // Suspend stopped it on purpose; Resume starts it again
+
+	// Supervision (see supervise.go): stop ends it, supDone is closed when
+	// it has ended, failed gets the error when postgres cannot be restarted.
+	stop    context.CancelFunc
+	supDone chan struct{}
+	failed  chan error
 
 	stopOnce sync.Once
 	stopErr  error
@@ -116,16 +133,20 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		removeStaleSocketDir(prevSockDir)
 	}
 
-	s := &Server{log: o.Logger, dataDir: dataDir, port: o.Port, lock: lock}
+	s := &Server{log: o.Logger, dataDir: dataDir, port: o.Port, lock: lock, binDir: binDir, as: as, fast: o.Fast,
+		failed: make(chan error, 1)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.port == 0 {
 		s.port = 5432
 	}
-	if err := s.start(ctx, binDir, as, o.Fast); err != nil {
+	if err := s.start(ctx); err != nil {
 		_ = s.shutdown() // a half-started server: its own error says nothing new
 		return nil, err
+	}
+	if o.Supervise {
+		s.startSupervisor()
 	}
 	s.log.Info("postgres ready", slog.String("data_dir", dataDir),
 		slog.String("socket_dir", s.sockDir), slog.Bool("fast", o.Fast),
@@ -135,8 +156,8 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 
 // start runs initdb if needed, then postgres, and waits until it is ready.
 // Whatever it has set up is undone by shutdown.
-func (s *Server) start(ctx context.Context, binDir string, as runAs, fast bool) error {
-	if err := s.initdb(ctx, binDir, as, fast); err != nil {
+func (s *Server) start(ctx context.Context) error {
+	if err := s.initdb(ctx, s.binDir, s.as, s.fast); err != nil {
 		return err
 	}
 
@@ -149,13 +170,30 @@ func (s *Server) start(ctx context.Context, binDir string, as runAs, fast bool) 
 	}
 	s.sockDir = sockDir
 	recordSocketDir(s.lock, sockDir)
-	if err := as.chown(sockDir); err != nil {
+	if err := s.as.chown(sockDir); err != nil {
 		return err
 	}
+	p, err := s.launch(ctx)
+	if p != nil {
+		s.proc = p // for shutdown, even if it did not get ready
+	}
+	return err
+}
 
-	logFile, logStart, err := openLog(filepath.Join(s.dataDir, "postgres.log"), as)
+// proc is one run of the postgres process.
+type proc struct {
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when postgres has exited
+	waitErr error         // cmd.Wait's result, set before exited is closed
+}
+
+// launch starts postgres on the cluster and socket directory set up by
+// start and waits until it is ready. It returns the process whenever one
+// was started, ready or not, so the caller can stop it.
+func (s *Server) launch(ctx context.Context) (*proc, error) {
+	logFile, logStart, err := openLog(filepath.Join(s.dataDir, "postgres.log"), s.as)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer logFile.Close() // the child has its own copy
 
@@ -167,30 +205,29 @@ func (s *Server) start(ctx context.Context, binDir string, as runAs, fast bool) 
 		// "-A trust" acceptable: nobody else can reach the socket, and root,
 		// who can, could read the data files anyway.
 		"-c", "listen_addresses=",
-		"-k", sockDir,
+		"-k", s.sockDir,
 		"-c", "unix_socket_permissions=0700",
 	}
-	if fast {
+	if s.fast {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off",
 			"-c", "full_page_writes=off")
 	}
-	cmd := exec.Command(filepath.Join(binDir, "postgres"), args...)
+	cmd := exec.Command(filepath.Join(s.binDir, "postgres"), args...)
 	cmd.Dir = s.dataDir // our own working directory may be closed to the postgres user
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// SIGQUIT is postgres' immediate shutdown: if we die, it stops at once
 	// and takes its backends with it.
-	cmd.SysProcAttr = sysProcAttr(as.cred, syscall.SIGQUIT)
+	cmd.SysProcAttr = sysProcAttr(s.as.cred, syscall.SIGQUIT)
 	done, err := startLocked(cmd)
 	if err != nil {
-		return fmt.Errorf("pgserver: start postgres: %w", err)
+		return nil, fmt.Errorf("pgserver: start postgres: %w", err)
 	}
-	s.cmd = cmd
-	s.exited = make(chan struct{})
+	p := &proc{cmd: cmd, exited: make(chan struct{})}
 	go func() {
-		s.waitErr = <-done
-		close(s.exited)
+		p.waitErr = <-done
+		close(p.exited)
 	}()
-	return s.waitReady(ctx, logFile.Name(), logStart)
+	return p, s.waitReady(ctx, p, logFile.Name(), logStart)
 }
 
 // initdb creates DataDir/data unless it already holds a cluster. It
@@ -246,7 +283,7 @@ func (s *Server) initdb(ctx context.Context, binDir string, as runAs, fast bool)
 // waitReady polls a connection every pollInterval until postgres accepts
 // it, postgres exits (the error then ends with the new part of its log), or
 // ctx ends.
-func (s *Server) waitReady(ctx context.Context, logPath string, logStart int64) error {
+func (s *Server) waitReady(ctx context.Context, p *proc, logPath string, logStart int64) error {
 	dsn := s.DSN("postgres")
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
@@ -258,9 +295,9 @@ func (s *Server) waitReady(ctx context.Context, logPath string, logStart int64) 
 			return conn.Close(ctx)
 		}
 		select {
-		case <-s.exited:
+		case <-p.exited:
 			return fmt.Errorf("pgserver: postgres exited during startup (%v); %s ends with:\n%s",
-				s.waitErr, logPath, logTail(logPath, logStart))
+				p.waitErr, logPath, logTail(logPath, logStart))
 		case <-ctx.Done():
 			return fmt.Errorf("pgserver: postgres not ready: %w (last try: %v); %s ends with:\n%s",
 				ctx.Err(), err, logPath, logTail(logPath, logStart))
@@ -285,6 +322,7 @@ func (s *Server) DSN(dbname string) string {
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		begin := time.Now()
+		s.stopSupervisor()
 		s.stopErr = s.shutdown()
 		s.log.Info("postgres stopped", slog.String("data_dir", s.dataDir),
 			slog.Duration("duration", time.Since(begin)))
@@ -295,8 +333,11 @@ func (s *Server) Stop() error {
 // shutdown undoes whatever start has set up, in reverse order.
 func (s *Server) shutdown() error {
 	var errs []error
-	if s.cmd != nil {
-		errs = append(errs, s.stopPostgres())
+	s.mu.Lock()
+	p, held := s.proc, s.held
+	s.mu.Unlock()
+	if p != nil && !held {
+		errs = append(errs, s.stopPostgres(p))
 	}
 	if s.sockDir != "" {
 		errs = append(errs, os.RemoveAll(s.sockDir))
@@ -305,27 +346,27 @@ func (s *Server) shutdown() error {
 	return errors.Join(errs...)
 }
 
-func (s *Server) stopPostgres() error {
+func (s *Server) stopPostgres(p *proc) error {
 	select {
-	case <-s.exited:
-		return fmt.Errorf("pgserver: postgres had exited on its own: %v", s.waitErr)
+	case <-p.exited:
+		return fmt.Errorf("pgserver: postgres had exited on its own: %v", p.waitErr)
 	default:
 	}
-	_ = s.cmd.Process.Signal(os.Interrupt)
+	_ = p.cmd.Process.Signal(os.Interrupt)
 	select {
-	case <-s.exited:
-		return s.waitErr
+	case <-p.exited:
+		return p.waitErr
 	case <-time.After(stopTimeout):
 	}
 	s.log.Warn("postgres did not stop in time; sending SIGQUIT", slog.Duration("waited", stopTimeout))
-	_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
 	select {
-	case <-s.exited:
+	case <-p.exited:
 		return fmt.Errorf("pgserver: postgres ignored fast shutdown for %s; stopped it with SIGQUIT", stopTimeout)
 	case <-time.After(5 * time.Second):
 	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL) // the whole process group
-	<-s.exited
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) // the whole process group
+	<-p.exited
 	return errors.New("pgserver: postgres ignored SIGINT and SIGQUIT; killed it")
 }
 
