@@ -496,7 +496,7 @@ func run[T any, PT interface {
 		if final.Kind == KindTimeout && ctx.Err() != nil {
 			return nil, final
 		}
-		if !transient || cl.retry == retryNever || attempt >= c.opt.maxRetries {
+		if !transient || cl.retry == retryNever || attempt >= c.opt.maxRetries || noRetries(ctx) {
 			return nil, final
 		}
 		d := c.backoff(attempt)
@@ -516,6 +516,21 @@ func run[T any, PT interface {
 			c.guard.mark(cl.guardKey, c.opt.now())
 		}
 	}
+}
+
+type noRetriesKey struct{}
+
+// WithoutRetries returns a context under which the client sends each call
+// once: a transient failure is returned, not retried. A caller that owns
+// the retrying does this (the refund sender, a River job: it decides from
+// each answer whether the same refund number may be sent again).
+func WithoutRetries(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRetriesKey{}, true)
+}
+
+func noRetries(ctx context.Context) bool {
+	v, _ := ctx.Value(noRetriesKey{}).(bool)
+	return v
 }
 
 func unwrapAttempt(err error, op string) *Error {

@@ -623,3 +623,38 @@ func TestNotifications(t *testing.T) {
 		t.Errorf("vip ParseV3 err = %v, want KindUnsupported", err)
 	}
 }
+
+// A caller that owns the retrying (the refund sender) sends each call once
+// under WithoutRetries, and reads from the error whether Ksher asked for
+// the same request again (a v3 envelope code != 0) or not.
+func TestWithoutRetriesSendsOnce(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name      string
+		reply     v3Reply
+		kind      gateway.ErrorKind
+		sendAgain bool
+	}{
+		{"code != 0: send again", v3Reply{Code: 1, Msg: "busy"}, gateway.KindAPI, true},
+		{"503", v3Reply{Status: http.StatusServiceUnavailable}, gateway.KindTransport, false},
+		{"result FAIL", v3Reply{Data: map[string]any{"result": "FAIL", "err_code": "KSHER_REFUND_AMOUNT_EXCEEDED", "err_msg": "x"}}, gateway.KindAPI, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newV3Server(t, func(string, url.Values, int) v3Reply { return tt.reply })
+			c, err := gateway.New(gateway.Config{Kind: gateway.APIV3, KsherPublicKey: MustPublicKey(t, "ksim_pub_spki.pem"),
+				Credentials: map[string]gateway.Credentials{testMid: {AppID: testMid, PrivateKey: MustPrivateKey(t, "mch_priv_pkcs1.pem")}}},
+				gateway.WithBaseURL(srv.srv.URL), gateway.WithLogger(discardLogger()), gateway.WithMaxRetries(5), gateway.WithNoSleep())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Refunds.Create(gateway.WithoutRetries(ctx), &gateway.RefundCreateParams{MerchantOrderID: gateway.String("O1"), RefundID: "R1", Amount: 1, OrderAmount: 1})
+			var ge *gateway.Error
+			if !errors.As(err, &ge) || ge.Kind != tt.kind || ge.SendAgain != tt.sendAgain {
+				t.Fatalf("err = %#v, want kind %s, SendAgain %v", err, tt.kind, tt.sendAgain)
+			}
+			if n := srv.Count("order_refund"); n != 1 {
+				t.Errorf("requests = %d, want 1", n)
+			}
+		})
+	}
+}

@@ -68,6 +68,12 @@ type Error struct {
 	RetryAfter time.Duration
 	// Err is the underlying cause, if any.
 	Err error
+	// SendAgain is set when Ksher answered that the call failed and is to be
+	// sent again with the same parameters: a v3 envelope code other than 0
+	// ("not 0: the call failed, retry with the same parameters", source
+	// 001). Nothing was done, so a refund may be re-sent with the same
+	// number. Every other failure of a write leaves its outcome to a query.
+	SendAgain bool
 }
 
 // Error implements error.

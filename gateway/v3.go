@@ -211,7 +211,7 @@ func (d *v3Driver) exchange(ctx context.Context, r *v3Request) (*v3Answer, error
 		if data := object(m, "data"); data != nil && str(data, "err_code") != "" {
 			ec = str(data, "err_code")
 		}
-		e := &Error{Kind: KindAPI, Op: r.op, HTTPStatus: a.status, Code: ec, Message: str(m, "msg")}
+		e := &Error{Kind: KindAPI, Op: r.op, HTTPStatus: a.status, Code: ec, Message: str(m, "msg"), SendAgain: true}
 		if ec == CodeTooManyRequests {
 			e.Kind, e.RetryAfter = KindRateLimited, QueryInterval
 			return nil, e

@@ -45,6 +45,7 @@ func (h *Handler) accountFormVM(c *fiber.Ctx, a *models.MerchantAccount, creds *
 		vm.Name, vm.APIKind, vm.BaseURL, vm.GatewayBaseURL = a.Name, a.APIKind, a.BaseURL, a.GatewayBaseURL
 		vm.Sandbox, vm.TimeZone, vm.MidsText, mids = a.Sandbox, a.TimeZone, midsText(a.Mids), a.Mids
 		vm.Fingerprint, vm.UpdatedAt = a.CredentialsFingerprint, h.inZone(a.UpdatedAt, a.TimeZone)
+		vm.PartialRefunds, vm.PartialRefundsURL = h.partialRefunds(c, a), vm.Action+"/refunds"
 	}
 	if f != nil {
 		vm.Name, vm.APIKind, vm.BaseURL, vm.GatewayBaseURL = f.Name, f.APIKind, f.BaseURL, f.GatewayBaseURL

@@ -34,14 +34,25 @@ func (h *Handler) DriftShow(c *fiber.Ctx) error {
 		}
 		return render(c, fiber.StatusOK, views.DriftResyncBox(*resync))
 	}
+	return h.renderDrift(c, func(vm *views.DriftVM) { vm.Resync = resync })
+}
+
+// renderDrift renders the drift page of the request's scope; edit adds
+// what the request has to say (a re-sync's progress, a form's problems).
+func (h *Handler) renderDrift(c *fiber.Ctx, edit func(vm *views.DriftVM)) error {
+	sc := ScopeOf(c)
+	older := driftOlder(c)
 	report, err := h.ops.DriftReport(c.UserContext(), driftFilter(sc, older))
 	if err != nil {
 		return err
 	}
 	vm := views.DriftVM{TimeZone: h.pageZone(sc).String(), OlderMinutes: older,
 		DisagreementsTotal: report.DisagreementsTotal, UnnotifiedTotal: report.UnnotifiedTotal, OpenTotal: report.OpenTotal,
-		Action: "/m/" + sc.Mid + "/drift", ResyncAllURL: "/m/" + sc.Mid + "/drift/resync", CSRF: csrfToken(c), Resync: resync}
+		Action: "/m/" + sc.Mid + "/drift", ResyncAllURL: "/m/" + sc.Mid + "/drift/resync", CSRF: csrfToken(c)}
 	vm.CanResync = sc.Can(models.ActResync)
+	if vm.Refunds, err = h.driftRefunds(c, sc); err != nil {
+		return err
+	}
 	for _, d := range report.Disagreements {
 		row := h.driftRow(sc, &d.Order)
 		vm.Disagreements = append(vm.Disagreements, views.DriftDisagreementRow{DriftOrderRow: row,
@@ -58,6 +69,7 @@ func (h *Handler) DriftShow(c *fiber.Ctx) error {
 		vm.Result = &views.DriftResult{Asked: num("asked"), Skipped: num("skipped"), Changed: num("changed"),
 			Confirmed: num("confirmed"), Failed: num("failed")}
 	}
+	edit(&vm)
 	return render(c, fiber.StatusOK, views.DriftPage(h.layout(c, "drift.title"), vm))
 }
 

@@ -61,6 +61,13 @@ type Handler struct {
 	// the drift page's orders (their work runs as River jobs).
 	syncs   DayPuller
 	resyncs DriftResyncer
+	// refunds makes refunds (nil: no refund panel); resolver decides
+	// unknown ones; refundReads lists them.
+	refunds     RefundDesk
+	resolver    RefundResolver
+	refundReads RefundReader
+	// refundSettings: a vip account's partial-refund setting.
+	refundSettings AccountRefundSettings
 }
 
 // Services are the models services and stores the handlers call.
@@ -82,6 +89,16 @@ type Services struct {
 	AccountTests AccountTester
 	Sync         DayPuller     // sync_create.go
 	Resyncs      DriftResyncer // drift_resync.go
+	Refunds      RefundService // refund_panel.go, refund_resolve.go
+	RefundReads  RefundReader  // refund_list.go
+	// AccountRefunds: a vip account's partial-refund setting (account_refunds.go).
+	AccountRefunds AccountRefundSettings
+}
+
+// RefundService is models.Refunds as the refund pages use it.
+type RefundService interface {
+	RefundDesk
+	RefundResolver
 }
 
 // OrderCache is what the order pages, the search and the hooks need from
@@ -108,10 +125,15 @@ func New(log *slog.Logger, tr Translators, cfg Config, svc Services) *Handler {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	return &Handler{log: log, i18n: tr, cfg: cfg,
+	h := &Handler{log: log, i18n: tr, cfg: cfg,
 		signIns: svc.SignIns, security: svc.Security, people: svc.People, accounts: svc.Accounts, auditLog: svc.AuditLog,
 		orderReads: svc.OrderReads, savedViews: svc.SavedViews, ops: svc.Ops, scopes: svc.Scopes, health: svc.Health,
-		orderCache: svc.Orders, hooks: svc.Hooks, accountTests: svc.AccountTests, syncs: svc.Sync, resyncs: svc.Resyncs}
+		orderCache: svc.Orders, hooks: svc.Hooks, accountTests: svc.AccountTests, syncs: svc.Sync, resyncs: svc.Resyncs,
+		refundReads: svc.RefundReads, refundSettings: svc.AccountRefunds}
+	if svc.Refunds != nil {
+		h.refunds, h.resolver = svc.Refunds, svc.Refunds
+	}
+	return h
 }
 
 // Keys of request-scoped values in fiber.Ctx.Locals, set by web's middleware.

@@ -76,6 +76,7 @@ func midNav(c *fiber.Ctx, sc *Scope) []views.NavLink {
 	}{
 		{"nav.overview", "", models.ActView},
 		{"nav.orders", "/orders", models.ActView},
+		{"nav.refunds", "/refunds", models.ActView},
 		{"nav.events", "/events", models.ActViewEvents},
 		{"nav.sync", "/sync", models.ActViewEvents},
 		{"nav.drift", "/drift", models.ActViewEvents},

@@ -18,7 +18,7 @@ type OrderReader interface {
 	FindOrdersByAnyID(ctx context.Context, mids []string, id string) ([]models.OrderHit, error)
 	ListOrdersPage(ctx context.Context, f models.OrderFilter) (*models.OrderPage, error)
 	OrderEvents(ctx context.Context, orderID int64) ([]models.OrderEvent, error)
-	OrderRefunds(ctx context.Context, orderID int64) ([]models.OrderRefund, error)
+	OrderRefunds(ctx context.Context, orderID int64) ([]models.Refund, error)
 	OrderStatsSince(ctx context.Context, mids []string, since time.Time) (*models.OrderStats, error)
 }
 

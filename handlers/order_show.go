@@ -88,11 +88,12 @@ func (h *Handler) orderShowVM(c *fiber.Ctx, o *models.Order, notice *views.Order
 	}
 	vm.Timeline = timeline(ctx, o, events, refunds, loc)
 	for _, r := range refunds {
-		vm.Refunds = append(vm.Refunds, views.RefundVM{MchRefundNo: r.MchRefundNo, KsherRefundNo: r.KsherRefundNo,
+		vm.Refunds = append(vm.Refunds, views.RefundVM{URL: refundURL(&r), MchRefundNo: r.MchRefundNo, KsherRefundNo: r.KsherRefundNo,
 			ChannelRefundNo: r.ChannelRefundNo, Amount: views.Money{Minor: r.Amount, Currency: r.Currency},
 			Status: r.Status, At: views.Moment{T: r.CreatedAt, Zone: loc}})
 	}
-	return vm, nil
+	vm.RefundPanel, err = h.refundPanelVM(c, o, nil)
+	return vm, err
 }
 
 // timeline is the order's story in time order: the order's own moments

@@ -9,7 +9,7 @@ import (
 	"github.com/ksherdash/ksherdash/views"
 )
 
-func timeline(ctx context.Context, o *models.Order, events []models.OrderEvent, refunds []models.OrderRefund, loc *time.Location) []views.OrderEventVM {
+func timeline(ctx context.Context, o *models.Order, events []models.OrderEvent, refunds []models.Refund, loc *time.Location) []views.OrderEventVM {
 	type entry struct {
 		at time.Time
 		vm views.OrderEventVM
@@ -28,10 +28,13 @@ func timeline(ctx context.Context, o *models.Order, events []models.OrderEvent, 
 	}
 	shown := map[string]bool{}
 	for _, r := range refunds {
-		if r.Status != "succeeded" {
+		if r.Status != models.RefundSucceeded {
 			continue
 		}
 		shown[r.MchRefundNo] = true
+		if r.Origin == models.RefundFromDashboard {
+			continue // asked for here: its own entries tell it (asked for, each state)
+		}
 		out = append(out, milestone(r.CreatedAt, views.Tf(ctx, "orders.timeline.k_refund",
 			map[string]any{"No": r.MchRefundNo, "Amount": moneyText(r.Amount, r.Currency)})))
 	}

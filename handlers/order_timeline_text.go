@@ -42,6 +42,10 @@ func timelineText(ctx context.Context, d models.EventDetail, loc *time.Location)
 		parts = append(parts, views.T(ctx, "orders.timeline.seed"))
 	case models.EventRefund:
 		return views.Tf(ctx, "orders.timeline.refund", map[string]any{"No": d.RefundNo, "Amount": amount})
+	case models.EventRefundRequested:
+		return views.Tf(ctx, "orders.timeline.refund_requested", map[string]any{"No": d.RefundNo, "Amount": amount})
+	case models.EventRefundState:
+		return refundStateText(ctx, d, amount)
 	case models.EventChange:
 	default:
 		return ""
@@ -111,6 +115,25 @@ func callErrorText(ctx context.Context, d models.EventDetail) string {
 		text = views.T(ctx, "orders.timeline.error.other")
 	}
 	if d.ErrorCode != "" {
+		text += " (" + d.ErrorCode + ")"
+	}
+	return text
+}
+
+// refundStateText words a new state of one of our refunds, with the code
+// Ksher (or the gateway) gave for a failure or an unclear answer.
+func refundStateText(ctx context.Context, d models.EventDetail, amount string) string {
+	id := "orders.timeline.refund_unknown"
+	switch d.To {
+	case models.RefundPending:
+		id = "orders.timeline.refund_pending"
+	case models.RefundSucceeded:
+		id = "orders.timeline.refund_succeeded"
+	case models.RefundFailed:
+		id = "orders.timeline.refund_failed"
+	}
+	text := views.Tf(ctx, id, map[string]any{"No": d.RefundNo, "Amount": amount})
+	if d.ErrorCode != "" && d.To != models.RefundSucceeded {
 		text += " (" + d.ErrorCode + ")"
 	}
 	return text

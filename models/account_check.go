@@ -138,6 +138,11 @@ func (s *Accounts) checkMid(ctx context.Context, reqID string, client *gateway.C
 		var mi *gateway.MerchantInfo
 		if mi, err = client.Merchant.Info(ctx, &gateway.MerchantInfoParams{Mid: mid}); err == nil {
 			row.MerchantID, row.AccountType = mi.MerchantID, mi.AccountType
+			// What Ksher reports of partial refunds is kept for the refund
+			// panel ("reported by Ksher": the field is not signed).
+			if rerr := s.store.RecordPartialRefundReport(ctx, mid, mi.AllowPartialRefund); rerr != nil {
+				s.log.Warn("Cannot record what Ksher reports of partial refunds.", "mid", mid, slog.Any("error", rerr))
+			}
 		}
 	default:
 		var cl *gateway.ChannelList

@@ -30,7 +30,9 @@ const (
 	AuditPasswordReset    = "password_reset"
 	AuditTOTPReset        = "totp_reset" // someone turned a person's two-factor sign-in off for them
 	AuditRoleChange       = "role_change"
-	AuditRefund           = "refund"
+	AuditRefund           = "refund"         // a refund asked for
+	AuditRefundRefused    = "refund_refused" // a refund refused by a support limit
+	AuditRefundOutcome    = "refund_outcome" // what became of a refund: Ksher's answer, the reconciler, a person
 	AuditExport           = "export"
 	AuditPaymentLink      = "payment_link"
 	AuditResync           = "resync"
@@ -41,7 +43,7 @@ const (
 var AuditActions = []string{AuditLogin, AuditLoginFailed, AuditLogout, AuditMidSwitch, AuditPasswordChange,
 	AuditSessionRevoke, AuditTOTPEnable, AuditTOTPDisable, AuditAccountCreate, AuditAccountUpdate,
 	AuditCredentialChange, AuditAccountTest, AuditPersonCreate, AuditPersonUpdate, AuditPersonDisable,
-	AuditPersonEnable, AuditPasswordReset, AuditTOTPReset, AuditRoleChange, AuditRefund, AuditExport, AuditPaymentLink,
+	AuditPersonEnable, AuditPasswordReset, AuditTOTPReset, AuditRoleChange, AuditRefund, AuditRefundRefused, AuditRefundOutcome, AuditExport, AuditPaymentLink,
 	AuditResync, AuditSyncPull}
 
 // AuditEntry is one line of the append-only audit log.
@@ -81,6 +83,10 @@ func CommandLine() Actor { return Actor{Email: "command line"} }
 
 // FirstStart is the actor of what the first start creates (the owner).
 func FirstStart() Actor { return Actor{Email: "first start"} }
+
+// BackgroundJob is the actor of what a background job records on its own
+// (a refund's outcome from Ksher's answer, the reconciler's decision).
+func BackgroundJob() Actor { return Actor{Email: "background job"} }
 
 // SandboxSetup is the actor of the demo accounts that sandbox mode creates
 // and points at the built-in simulator on every start.

@@ -7,3 +7,6 @@ import "context"
 func (s *Store) ExecForBench(ctx context.Context, sql string) error {
 	return s.db.WithContext(ctx).Exec(sql).Error
 }
+
+// SendForTest runs one send of refund id, as its job would.
+func (s *Refunds) SendForTest(ctx context.Context, id int64) error { return s.send(ctx, id) }

@@ -240,6 +240,11 @@ func (s *Store) upsertOrderTx(tx *gorm.DB, u OrderUpdate) (*Order, bool, error) 
 		}
 		changed = changed || refundChanged
 	}
+	if s.onRefundSeen != nil && (len(u.Refunds) > 0 || u.Status == StatusRefunded || u.Status == StatusPartiallyRefunded) {
+		if err := s.onRefundSeen(tx, o.ID); err != nil {
+			return nil, false, err
+		}
+	}
 	if u.Event != "" || changed {
 		kind, summary := u.Event, u.Summary
 		if kind == "" {
@@ -518,7 +523,12 @@ func (s *Store) recordRefundsTx(tx *gorm.DB, o *Order, seen []RefundSeen) (bool,
 			VALUES (?, ?, ?, ?, ?, ?, ?, 'succeeded', ?, ?)
 			ON CONFLICT (mid, mch_refund_no) DO UPDATE SET
 				ksher_refund_no = COALESCE(NULLIF(refunds.ksher_refund_no, ''), EXCLUDED.ksher_refund_no),
-				channel_refund_no = COALESCE(NULLIF(refunds.channel_refund_no, ''), EXCLUDED.channel_refund_no)
+				channel_refund_no = COALESCE(NULLIF(refunds.channel_refund_no, ''), EXCLUDED.channel_refund_no),
+				-- Ksher reporting one of our refunds as done decides it, whatever
+				-- we thought (the money moved); in_flight stays for the sender.
+				status = 'succeeded', needs_person = false,
+				decided_at = COALESCE(refunds.decided_at, EXCLUDED.updated_at),
+				error = CASE WHEN refunds.status = 'succeeded' THEN refunds.error ELSE 'reported done by Ksher' END
 			RETURNING (xmax = 0)`,
 			o.ID, o.Mid, r.MchRefundNo, r.KsherRefundNo, r.ChannelRefundNo, r.Amount, o.Currency, at.UTC(), s.now()).Scan(&inserted).Error
 		if err != nil {
@@ -530,6 +540,13 @@ func (s *Store) recordRefundsTx(tx *gorm.DB, o *Order, seen []RefundSeen) (bool,
 			}
 		}
 	}
+	return s.settleRefundedTx(tx, o)
+}
+
+// settleRefundedTx sets o's refunded total and state from its succeeded
+// refunds (never lowering what Ksher reported) and reports whether o
+// changed. The caller holds o's row lock.
+func (s *Store) settleRefundedTx(tx *gorm.DB, o *Order) (bool, error) {
 	var sum int64
 	if err := tx.Raw("SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE order_id = ? AND status = 'succeeded'", o.ID).Scan(&sum).Error; err != nil {
 		return false, err
@@ -581,31 +598,6 @@ func (s *Store) CachedOrderNos(ctx context.Context, mid string) (map[string]bool
 		set[n] = true
 	}
 	return set, nil
-}
-
-// OrderRefund is one refund of a cached order.
-type OrderRefund struct {
-	ID              int64
-	OrderID         int64
-	Mid             string
-	MchRefundNo     string
-	KsherRefundNo   string
-	ChannelRefundNo string
-	Amount          int64
-	Currency        string
-	Status          string // pending, succeeded, failed, unknown
-	Reason          string
-	CreatedAt       time.Time
-}
-
-// TableName maps OrderRefund to the refunds table.
-func (OrderRefund) TableName() string { return "refunds" }
-
-// OrderRefunds returns an order's refunds, oldest first.
-func (s *Store) OrderRefunds(ctx context.Context, orderID int64) ([]OrderRefund, error) {
-	var rs []OrderRefund
-	err := s.db.WithContext(ctx).Where("order_id = ?", orderID).Order("created_at, id").Find(&rs).Error
-	return rs, err
 }
 
 // LastUpstreamCall returns when Ksher was last asked about key (zero time

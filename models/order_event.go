@@ -26,6 +26,9 @@ const (
 	EventSeed         = "seed"         // cached from the sandbox's history
 	EventChange       = "change"       // the cache changed for another reason
 	EventRefund       = "refund"       // a refund recorded
+	// A refund asked for here, and each change of its state (To names it).
+	EventRefundRequested = "refund_requested"
+	EventRefundState     = "refund_state"
 )
 
 // EventDetail is the structured content of a timeline entry. Amounts are
@@ -186,6 +189,24 @@ func (s *Store) addRefundEventTx(tx *gorm.DB, o *Order, r RefundSeen) error {
 	}
 	return tx.Create(&OrderEvent{OrderID: o.ID, CreatedAt: s.now(), Kind: "refund", OK: true, Detail: b,
 		Summary: "refund " + r.MchRefundNo + " of " + money.Format(r.Amount, o.Currency) + " " + o.Currency + " recorded"}).Error
+}
+
+// addRefundStateEventTx appends a timeline entry of one of our refunds:
+// asked for (EventRefundRequested) or its new state (EventRefundState).
+func (s *Store) addRefundStateEventTx(tx *gorm.DB, o *Order, r *Refund, code, errCode string) error {
+	d := EventDetail{Code: code, RefundNo: r.MchRefundNo, Amount: r.Amount, Currency: r.Currency, To: r.Status, ErrorCode: errCode}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	summary := "refund " + r.MchRefundNo + " of " + money.Format(r.Amount, r.Currency) + " " + r.Currency
+	if code == EventRefundRequested {
+		summary += " asked for"
+	} else {
+		summary += ": " + r.Status
+	}
+	return tx.Create(&OrderEvent{OrderID: o.ID, CreatedAt: s.now(), Kind: "refund", OK: r.Status != RefundFailed && r.Status != RefundUnknown,
+		Detail: b, Summary: summary}).Error
 }
 
 // statusSummary is the English text of an upsert's entry its writer gave

@@ -25,6 +25,11 @@ type Store struct {
 	now     func() time.Time
 	sealKey []byte
 	health  *DBHealth
+	// onRefundSeen is called in the transaction that records Ksher saying
+	// an order is refunded (an answer, a webhook's query, a report line):
+	// the refund service (NewRefunds) sends its reconciler to the order's
+	// unknown refunds. nil when no refund service runs.
+	onRefundSeen func(tx *gorm.DB, orderID int64) error
 }
 
 // Open connects to the database at dsn (a URL or keyword/value string) and

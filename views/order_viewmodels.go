@@ -159,6 +159,8 @@ type OrderShowVM struct {
 	CSRF           string // the refresh form's token (the form works without JavaScript)
 	NextAskAt      Moment // when Ksher may be asked again; zero when it may be asked now
 	Notice         *OrderNotice
+	// RefundPanel: nil when the person may not refund on the order's mid.
+	RefundPanel *RefundPanelVM
 }
 
 // OrderNotice says what asking Ksher did.
@@ -181,6 +183,7 @@ type OrderEventVM struct {
 
 // RefundVM is one refund of an order.
 type RefundVM struct {
+	URL             string // its page
 	MchRefundNo     string
 	KsherRefundNo   string
 	ChannelRefundNo string

@@ -159,6 +159,10 @@ type AccountFormVM struct {
 	UpdatedAt             Moment            // zero for a new account
 	Errors                map[string]string // field -> translated message
 	Test                  *AccountTestVM    // the last "Test connection" answer
+	// PartialRefunds: a vip account's own setting (nil otherwise), saved
+	// by its own form at PartialRefundsURL.
+	PartialRefunds    *bool
+	PartialRefundsURL string
 }
 
 // AccountKeyVM is the private-key field of one v3 mid.

@@ -44,6 +44,10 @@ type Deps struct {
 	// app alone that is never started (jobs are queued, not worked).
 	Sync    *models.Sync
 	Resyncs *models.DriftResyncs
+	// Refunds is the refund service (its send and reconcile jobs run on
+	// the process's River client); nil builds one over a private engine
+	// that only inserts, like Sync's.
+	Refunds *models.Refunds
 }
 
 // services returns the handlers' services: d.Orders, or one built over
@@ -61,11 +65,11 @@ func (d Deps) services() (handlers.Services, error) {
 	}
 	st := d.Store // the one store behind every store interface of the handlers
 	svc := handlers.Services{SignIns: st, Security: st, People: st, Accounts: st, AuditLog: st, OrderReads: st,
-		SavedViews: st, Ops: st, Scopes: st, Health: st,
+		SavedViews: st, Ops: st, Scopes: st, Health: st, RefundReads: st, AccountRefunds: st,
 		Orders: orders, Hooks: models.NewNotifications(d.Store, orders, d.Log),
 		AccountTests: models.NewAccounts(d.Store, orders.Clients(), d.Log)}
-	syncs, resyncs := d.Sync, d.Resyncs
-	if syncs == nil || resyncs == nil {
+	syncs, resyncs, refunds := d.Sync, d.Resyncs, d.Refunds
+	if syncs == nil || resyncs == nil || refunds == nil {
 		jobs, err := models.NewJobs(d.Store, models.JobsConfig{Logger: d.Log})
 		if err != nil {
 			return svc, err
@@ -80,8 +84,13 @@ func (d Deps) services() (handlers.Services, error) {
 				return svc, err
 			}
 		}
+		if refunds == nil {
+			if refunds, err = models.NewRefunds(d.Store, orders, jobs, d.Log, models.RefundsConfig{Logins: d.Config.Logins}); err != nil {
+				return svc, err
+			}
+		}
 	}
-	svc.Sync, svc.Resyncs = syncs, resyncs
+	svc.Sync, svc.Resyncs, svc.Refunds = syncs, resyncs, refunds
 	return svc, nil
 }
 

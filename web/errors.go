@@ -64,7 +64,12 @@ func (m *middleware) errorHandler(c *fiber.Ctx, err error) error {
 		case models.ENOTFOUND:
 			msgID = "error.not_found"
 		case models.EFORBIDDEN:
+			// A refusal that names its reason (a support person's refund
+			// limit) says it; others stay the generic "not allowed".
 			msgID = "error.forbidden"
+			if id := models.ErrorMessageID(err); id != "" {
+				msgID, data = id, models.ErrorData(err)
+			}
 		case models.EUNAVAILABLE:
 			msgID = "error.unavailable"
 			c.Set(fiber.HeaderRetryAfter, retryAfter)

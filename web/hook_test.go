@@ -81,7 +81,8 @@ func newHookEnv(t *testing.T) *hookEnv {
 	logs := &strings.Builder{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	discard := slog.New(slog.DiscardHandler)
-	store, err := models.Open(ctx, pgtest.NewDatabase(t), discard)
+	dsn := pgtest.NewDatabase(t)
+	store, err := models.Open(ctx, dsn, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,12 @@ func newHookEnv(t *testing.T) *hookEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := New(Deps{Log: log, Store: store, Orders: orders, Sync: syncs, Resyncs: resyncs, Config: Config{
+	// Refunds are sent and reconciled by the same River client.
+	refunds, err := models.NewRefunds(store, orders, e.jobs, log, models.RefundsConfig{NotFoundAfter: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := New(Deps{Log: log, Store: store, Orders: orders, Sync: syncs, Resyncs: resyncs, Refunds: refunds, Config: Config{
 		SecretKey: []byte(strings.Repeat("x", 32)), BaseURL: e.appURL, Sandbox: true, Location: loc,
 		Sessions: models.SessionPolicy{Idle: 30 * time.Minute, Absolute: 12 * time.Hour}, Logins: models.DefaultLoginPolicy,
 	}})
@@ -152,7 +158,7 @@ func newHookEnv(t *testing.T) *hookEnv {
 			t.Logf("app log:\n%s", logs.String())
 		}
 	})
-	e.env = &testEnv{store: store, app: app, logs: logs}
+	e.env = &testEnv{store: store, app: app, logs: logs, dsn: dsn}
 	e.sb.SetWebhookURL(e.appURL + "/hooks/ksher/vip/" + strconv.FormatInt(e.vip.ID, 10))
 
 	opts := []gateway.Option{gateway.WithLogger(discard), gateway.WithNoSleep()}

@@ -41,6 +41,7 @@ func routes(r *router, h *handlers.Handler) {
 	r.global(fiber.MethodGet, "/accounts/:id", models.ActManageAccounts, h.AccountShow)
 	r.global(fiber.MethodPost, "/accounts/:id", models.ActManageAccounts, h.AccountUpdate)
 	r.global(fiber.MethodPost, "/accounts/:id/test", models.ActManageAccounts, h.AccountCheck)
+	r.global(fiber.MethodPost, "/accounts/:id/refunds", models.ActManageAccounts, h.AccountRefundsUpdate)
 
 	// Audit log (owners: everything; others: the mids where they may view it)
 	r.global(fiber.MethodGet, "/audit", models.ActViewAudit, h.AuditList)
@@ -64,8 +65,14 @@ func routes(r *router, h *handlers.Handler) {
 	r.mid(fiber.MethodGet, "/m/:mid/orders", models.ActView, allowAll, h.OrderList)
 	r.mid(fiber.MethodGet, "/m/:mid/orders/:id", models.ActView, allowAll, h.OrderShow)
 	r.mid(fiber.MethodPost, "/m/:mid/orders/:id/refresh", models.ActRefreshOrder, oneMid, h.OrderRefresh)
+	r.mid(fiber.MethodPost, "/m/:mid/orders/:id/refunds", models.ActRefund, oneMid, h.RefundCreate)
 	r.mid(fiber.MethodPost, "/m/:mid/orders/views", models.ActView, allowAll, h.SavedViewCreate)
 	r.mid(fiber.MethodPost, "/m/:mid/orders/views/:id/delete", models.ActView, allowAll, h.SavedViewDelete)
+
+	// Refunds: the lists, each refund's page, deciding an unknown one by hand
+	r.mid(fiber.MethodGet, "/m/:mid/refunds", models.ActView, allowAll, h.RefundList)
+	r.mid(fiber.MethodGet, "/m/:mid/refunds/:id", models.ActView, allowAll, h.RefundShow)
+	r.mid(fiber.MethodPost, "/m/:mid/refunds/:id/resolve", models.ActRefund, oneMid, h.RefundResolve)
 
 	// Operations: the notification event log, the daily sync, drift
 	r.mid(fiber.MethodGet, "/m/:mid/events", models.ActViewEvents, allowAll, h.EventList)

@@ -38,6 +38,9 @@ type Config struct {
 	// 0 = off (no limit).
 	LookupBudgetPerson  int
 	LookupBudgetAccount int
+	// RefundReconcileFor is how long an unknown refund is asked about
+	// before the drift page leaves it to a person.
+	RefundReconcileFor time.Duration
 }
 
 // LogValue keeps secrets out of logs.
@@ -129,6 +132,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		if c.SyncInterval, err = duration(getenv, "SYNC_INTERVAL", 15*time.Minute); err != nil {
 			return nil, err
 		}
+	}
+	if c.RefundReconcileFor, err = duration(getenv, "REFUND_RECONCILE_FOR", 24*time.Hour); err != nil {
+		return nil, err
 	}
 	switch c.Sandbox {
 	case "auto", "on", "off":

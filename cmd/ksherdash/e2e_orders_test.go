@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -40,11 +41,18 @@ const ordersPassword = "orders e2e password"
 
 func startOrdersApp(t *testing.T) *ordersApp {
 	t.Helper()
+	return startOrdersAppEnv(t, nil)
+}
+
+// startOrdersAppEnv is startOrdersApp with more settings in extra.
+func startOrdersAppEnv(t *testing.T, extra map[string]string) *ordersApp {
+	t.Helper()
 	// No daily sync: River's leader runs it once it is elected, a second or
 	// more after start (later on a loaded machine), and it would put the
 	// vip order that the live-search test makes known to Ksher alone into
 	// the cache before the search asks for it.
 	env := map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "LOG_LEVEL": "info", "SYNC_INTERVAL": "off"}
+	maps.Copy(env, extra)
 	app := startApp(t, env)
 	a := &ordersApp{runningApp: app, dataDir: env["DATA_DIR"], page: newPage(t)}
 	login(t, a.page, app.URL, "owner@example.com", app.Password)

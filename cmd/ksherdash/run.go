@@ -221,12 +221,17 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	app, err := web.New(web.Deps{Log: log, Store: db.store, Sandbox: httpHandler(sb), Gateways: gateways, Orders: orders, Sync: syncs, Resyncs: resyncs, Config: web.Config{
-		SecretKey: key, HTTPS: strings.HasPrefix(baseURL, "https://"), BaseURL: baseURL, Sandbox: sandboxOn,
-		Location: c.TimeZone, RequestTimeout: c.RequestTimeout, TrustedProxies: c.TrustedProxies,
-		Sessions: models.SessionPolicy{Idle: c.SessionIdle, Absolute: c.SessionMaxAge},
-		Logins:   models.DefaultLoginPolicy,
-	}})
+	refunds, err := models.NewRefunds(db.store, orders, jobs, log, models.RefundsConfig{ReconcileFor: c.RefundReconcileFor, Logins: models.DefaultLoginPolicy})
+	if err != nil {
+		return err
+	}
+	app, err := web.New(web.Deps{Log: log, Store: db.store, Sandbox: httpHandler(sb), Gateways: gateways, Orders: orders, Sync: syncs, Resyncs: resyncs,
+		Refunds: refunds, Config: web.Config{
+			SecretKey: key, HTTPS: strings.HasPrefix(baseURL, "https://"), BaseURL: baseURL, Sandbox: sandboxOn,
+			Location: c.TimeZone, RequestTimeout: c.RequestTimeout, TrustedProxies: c.TrustedProxies,
+			Sessions: models.SessionPolicy{Idle: c.SessionIdle, Absolute: c.SessionMaxAge},
+			Logins:   models.DefaultLoginPolicy,
+		}})
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,8 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		{"idle timeout", map[string]string{"SESSION_IDLE_TIMEOUT": "-5m"}, "SESSION_IDLE_TIMEOUT"},
 		{"idle timeout too short", map[string]string{"SESSION_IDLE_TIMEOUT": "5s"}, "SESSION_IDLE_TIMEOUT"},
 		{"sandbox", map[string]string{"SANDBOX": "maybe"}, "SANDBOX"},
+		{"refund reconcile", map[string]string{"REFUND_RECONCILE_FOR": "a day"}, "REFUND_RECONCILE_FOR"},
+		{"refund reconcile zero", map[string]string{"REFUND_RECONCILE_FOR": "0s"}, "REFUND_RECONCILE_FOR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,6 +67,9 @@ func TestLoadConfigDefaultsAndSecretFile(t *testing.T) {
 	}
 	if c.ListenAddr != "127.0.0.1:8080" || c.TimeZone.String() != "Asia/Bangkok" || c.SessionIdle != 30*time.Minute || c.SessionMaxAge != 12*time.Hour {
 		t.Errorf("defaults = %s %s %s %s", c.ListenAddr, c.TimeZone, c.SessionIdle, c.SessionMaxAge)
+	}
+	if c.RefundReconcileFor != 24*time.Hour {
+		t.Errorf("REFUND_RECONCILE_FOR default = %s, want 24h", c.RefundReconcileFor)
 	}
 	if !filepath.IsAbs(c.DataDir) {
 		t.Errorf("DATA_DIR %q not made absolute", c.DataDir)

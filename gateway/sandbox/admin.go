@@ -44,6 +44,38 @@ func (s *Sandbox) SetAllowPartialRefund(appid string, allow bool) {
 	s.save()
 }
 
+// Repeated refund numbers: what the sandbox answers when a refund number
+// already used is sent again for the same order and amount. Ksher
+// documents a refund number as single-use and not what it answers to a
+// repeat (API.md E.3, UNCONFIRMED), so the sandbox can play both.
+const (
+	// RepeatSameRefund answers with the refund already made (the default).
+	RepeatSameRefund = "same"
+	// RepeatRefused refuses it as a duplicate (v3 result FAIL
+	// KSHER_DUPLICATE_REFUND_NO, vip HTTP 400 "Duplicate refund_order_id.").
+	RepeatRefused = "refuse"
+)
+
+// SetRepeatedRefunds sets what a repeated refund number gets: RepeatSameRefund
+// or RepeatRefused.
+func (s *Sandbox) SetRepeatedRefunds(mode string) error {
+	if mode != RepeatSameRefund && mode != RepeatRefused {
+		return errors.New("repeated_refunds must be " + RepeatSameRefund + " or " + RepeatRefused)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.RefuseRepeats = mode == RepeatRefused
+	s.save()
+	return nil
+}
+
+func (s *Sandbox) repeatMode() string {
+	if s.st.RefuseRepeats {
+		return RepeatRefused
+	}
+	return RepeatSameRefund
+}
+
 // Orders returns copies of the orders held, oldest first.
 func (s *Sandbox) Orders() []Order {
 	s.mu.Lock()
@@ -245,6 +277,7 @@ type configView struct {
 	Mids               []string        `json:"mids"`
 	PublicURL          string          `json:"public_url,omitempty"`
 	SpeedFactor        float64         `json:"speed_factor"`
+	RepeatedRefunds    string          `json:"repeated_refunds"`
 }
 
 func (s *Sandbox) adminConfig(w http.ResponseWriter, r *http.Request) {
@@ -254,6 +287,7 @@ func (s *Sandbox) adminConfig(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			WebhookURL         *string         `json:"webhook_url"`
 			AllowPartialRefund map[string]bool `json:"allow_partial_refund"`
+			RepeatedRefunds    *string         `json:"repeated_refunds"`
 		}
 		body := bytes.TrimSpace(readBody(r))
 		if len(body) > 0 && body[0] == '{' {
@@ -272,6 +306,12 @@ func (s *Sandbox) adminConfig(w http.ResponseWriter, r *http.Request) {
 			}
 			s.SetWebhookURL(*in.WebhookURL)
 		}
+		if in.RepeatedRefunds != nil {
+			if err := s.SetRepeatedRefunds(*in.RepeatedRefunds); err != nil {
+				writeErr(w, http.StatusBadRequest, err.Error())
+				return
+			}
+		}
 		for appid, allow := range in.AllowPartialRefund {
 			s.SetAllowPartialRefund(appid, allow)
 		}
@@ -281,7 +321,7 @@ func (s *Sandbox) adminConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	v := configView{WebhookURL: s.st.WebhookURL, AllowPartialRefund: map[string]bool{}, Mids: s.cfg.Mids,
-		PublicURL: s.cfg.PublicURL, SpeedFactor: s.cfg.SpeedFactor}
+		PublicURL: s.cfg.PublicURL, SpeedFactor: s.cfg.SpeedFactor, RepeatedRefunds: s.repeatMode()}
 	for _, id := range slices.Sorted(maps.Keys(s.cfg.AppIDs)) {
 		v.AppIDs = append(v.AppIDs, id)
 		v.AllowPartialRefund[id] = !s.st.NoPartial[id]

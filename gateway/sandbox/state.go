@@ -118,11 +118,14 @@ func (o *Order) payable() bool {
 
 // state is everything the sandbox persists.
 type state struct {
-	Version       int             `json:"version"`
-	Seq           int64           `json:"seq"`
-	Orders        []*Order        `json:"orders"`
-	WebhookURL    string          `json:"webhook_url,omitempty"`
-	NoPartial     map[string]bool `json:"no_partial_refund,omitempty"` // appid -> allow_partial_refund = N
+	Version    int             `json:"version"`
+	Seq        int64           `json:"seq"`
+	Orders     []*Order        `json:"orders"`
+	WebhookURL string          `json:"webhook_url,omitempty"`
+	NoPartial  map[string]bool `json:"no_partial_refund,omitempty"` // appid -> allow_partial_refund = N
+	// RefuseRepeats answers a refund number sent again, even for the same
+	// order and amount, as a duplicate (SetRepeatedRefunds).
+	RefuseRepeats bool            `json:"refuse_repeated_refunds,omitempty"`
 	Notifications []*Notification `json:"notifications,omitempty"`
 	Generated     *generatedCreds `json:"generated,omitempty"` // credentials minted by RunCLI
 	Seeds         map[string]int  `json:"seeds,omitempty"`     // SeedHistory runs already applied

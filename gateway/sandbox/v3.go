@@ -635,9 +635,10 @@ func (s *Sandbox) v3OrderRefund(appid string, f map[string]string) map[string]an
 	// mch_refund_no is single-use. Replaying the same number for the same
 	// order and amount returns the refund already made (nothing is refunded
 	// twice), so a client may safely retry after a timeout; any other reuse
-	// fails (UNCONFIRMED: Ksher documents single use, not the replay answer).
+	// fails (UNCONFIRMED: Ksher documents single use, not the replay answer;
+	// SetRepeatedRefunds(RepeatRefused) plays the other reading).
 	if po, r := s.findV3Refund(appid, f["mch_refund_no"]); r != nil {
-		if po != o || r.Amount != refundFee {
+		if po != o || r.Amount != refundFee || s.st.RefuseRepeats {
 			return v3Fail(f, errDuplicateRefund, "mch_refund_no "+f["mch_refund_no"]+" has already been used")
 		}
 		return s.v3RefundData(o, r, f["nonce_str"])

@@ -530,3 +530,44 @@ func TestV3MultipartAndJSONBodies(t *testing.T) {
 		t.Errorf("JSON body: %v", d)
 	}
 }
+
+// With repeated refund numbers refused, the same number for the same order
+// and amount is a duplicate on both APIs, and nothing is refunded twice.
+func TestRepeatedRefundNumbersRefused(t *testing.T) {
+	e := MustEnv(t)
+	e.v3("native_pay", map[string]string{"mch_order_no": "TM-9", "total_fee": "1000", "fee_type": "THB", "channel": "truemoney"})
+	e.mustPay("TM-9", "truemoney")
+	if d := refund(e, "TM-9", "R-9", "1000", "300"); d["result"] != "SUCCESS" {
+		t.Fatalf("first refund: %v", d)
+	}
+	if err := e.sb.SetRepeatedRefunds("sometimes"); err == nil {
+		t.Error("SetRepeatedRefunds accepted an unknown mode")
+	}
+	if err := e.sb.SetRepeatedRefunds(sandbox.RepeatRefused); err != nil {
+		t.Fatal(err)
+	}
+	if d := refund(e, "TM-9", "R-9", "1000", "300"); d["err_code"] != "KSHER_DUPLICATE_REFUND_NO" {
+		t.Errorf("repeat: %v, want KSHER_DUPLICATE_REFUND_NO", d)
+	}
+	if _, q := e.v3("refund_query", map[string]string{"mch_order_no": "TM-9"}); q["refund_count"] != "1" || q["refund_fee"] != "300" {
+		t.Errorf("refund_query = %v, want one refund of 300", q)
+	}
+	if st, b := e.vipCall(http.MethodPost, "/api/v1/redirect/orders", redirectFields("o_rep", 10000)); st != http.StatusOK {
+		t.Fatalf("%d %v", st, b)
+	}
+	e.mustPay("o_rep", "truemoney")
+	body := map[string]any{"refund_order_id": "rf_rep", "refund_amount": 100}
+	if err := e.sb.SetRepeatedRefunds(sandbox.RepeatSameRefund); err != nil {
+		t.Fatal(err)
+	}
+	if st, b := e.vipCall(http.MethodPut, "/api/v1/redirect/orders/o_rep", body); st != http.StatusOK {
+		t.Fatalf("vip refund: %d %v", st, b)
+	}
+	if st, _ := e.vipCall(http.MethodPut, "/api/v1/redirect/orders/o_rep", body); st != http.StatusOK {
+		t.Errorf("vip repeat in mode same: %d, want the same refund", st)
+	}
+	_ = e.sb.SetRepeatedRefunds(sandbox.RepeatRefused)
+	if st, b := e.vipCall(http.MethodPut, "/api/v1/redirect/orders/o_rep", body); st != http.StatusBadRequest {
+		t.Errorf("vip repeat in mode refuse: %d %v, want 400", st, b)
+	}
+}

@@ -528,7 +528,7 @@ func (s *Sandbox) vipRefund(q *vipReq, id string) *reply {
 	// returns the refund already made (never a second refund); any other
 	// reuse is a 400 (UNCONFIRMED, API.md E.3).
 	if po, r := s.findVIPRefund(refID); r != nil {
-		if po == o && r.Amount == amount {
+		if po == o && r.Amount == amount && !s.st.RefuseRepeats {
 			return s.signed(q, s.vipRefundObj(q, o, r))
 		}
 		return s.badRequest(q.base, map[string]string{"refund_order_id": "Duplicate refund_order_id."})
