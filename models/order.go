@@ -240,6 +240,10 @@ func (s *Store) upsertOrderTx(tx *gorm.DB, u OrderUpdate) (*Order, bool, error) 
 		}
 		changed = changed || refundChanged
 	}
+	// A payment link's state follows its order (link.go).
+	if err := s.followOrderTx(tx, &o); err != nil {
+		return nil, false, err
+	}
 	if u.Event != "" || changed {
 		kind, summary := u.Event, u.Summary
 		if kind == "" {
