@@ -425,3 +425,37 @@ func TestListLinksPages(t *testing.T) {
 		t.Errorf("a link of a mid not held: %v", err)
 	}
 }
+
+// The mid's channel list comes from Ksher once, then from our database
+// for an hour; after that Ksher is asked again, and when it cannot answer
+// the stored list is used.
+func TestLinkChannelsCachedPerMid(t *testing.T) {
+	e := newLinkEnv(t, 0.001, models.LinksConfig{})
+	ctx := context.Background()
+	for api, op := range map[string]string{models.APIv3: "merchant_info", models.APIVIP: "vip.finance.channels"} {
+		a := e.access(t, e.owner, e.mid(api))
+		e.clock.ahead = 0
+		first, err := e.links.Channels(ctx, a)
+		if err != nil || len(first) == 0 {
+			t.Fatalf("%s: %v, %v", api, first, err)
+		}
+		if api == models.APIv3 && first[0].SingleOrderLimit <= 0 {
+			t.Errorf("v3 channels carry merchant_info's limits: %+v", first)
+		}
+		e.clock.ahead = 59 * time.Minute
+		if _, err := e.links.Channels(ctx, a); err != nil || e.sb.Calls(op) != 1 {
+			t.Errorf("%s: within the hour %s called %d times, want 1 (%v)", api, op, e.sb.Calls(op), err)
+		}
+		e.clock.ahead = 61 * time.Minute
+		if _, err := e.links.Channels(ctx, a); err != nil || e.sb.Calls(op) != 2 {
+			t.Errorf("%s: after the hour %s called %d times, want 2 (%v)", api, op, e.sb.Calls(op), err)
+		}
+		e.clock.ahead = 3 * time.Hour
+		if _, err := e.sb.AddFault(sandbox.Fault{Op: op, Kind: sandbox.Fault5xx, Next: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if stale, err := e.links.Channels(ctx, a); err != nil || len(stale) != len(first) {
+			t.Errorf("%s: Ksher down: %v, %v; want the stored list", api, stale, err)
+		}
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ksherdash/ksherdash/models"
 )
 
 // Config is the whole configuration, read once from the environment.
@@ -38,6 +40,9 @@ type Config struct {
 	// 0 = off (no limit).
 	LookupBudgetPerson  int
 	LookupBudgetAccount int
+	// LinkMaxLifetime bounds a payment link's expiry (LINK_MAX_LIFETIME,
+	// default and at most models.MaxLinkLifetime, 30 days).
+	LinkMaxLifetime time.Duration
 }
 
 // LogValue keeps secrets out of logs.
@@ -143,6 +148,12 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	}
 	if c.LookupBudgetAccount, err = lookupBudget(getenv, "LOOKUP_BUDGET_ACCOUNT", 300); err != nil {
 		return nil, err
+	}
+	if c.LinkMaxLifetime, err = duration(getenv, "LINK_MAX_LIFETIME", models.MaxLinkLifetime); err != nil {
+		return nil, err
+	}
+	if c.LinkMaxLifetime < time.Hour || c.LinkMaxLifetime > models.MaxLinkLifetime {
+		return nil, &ConfigError{"LINK_MAX_LIFETIME", fmt.Sprintf("must be between 1h and %s", models.MaxLinkLifetime)}
 	}
 	if !strings.Contains(c.OwnerEmail, "@") {
 		return nil, &ConfigError{"OWNER_EMAIL", "must be an email address"}
