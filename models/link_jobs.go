@@ -175,7 +175,7 @@ func (s *Links) closeExpired(ctx context.Context, id int64) error {
 	}
 	return s.store.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var cur Link
-		if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Where("id = ?", id).Take(&cur).Error; err != nil {
+		if err := lockLinkTx(tx, id, &cur); err != nil {
 			return err
 		}
 		if cur.State != LinkExpired {

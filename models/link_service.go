@@ -407,7 +407,7 @@ func (e *unclearError) Unwrap() error { return e.err }
 func (s *Links) record(ctx context.Context, id int64, gl *gateway.PaymentLink, refused error) (*Link, error) {
 	var l Link
 	err := s.store.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Where("id = ?", id).Take(&l).Error; err != nil {
+		if err := lockLinkTx(tx, id, &l); err != nil {
 			return err
 		}
 		if l.State != LinkCreating {
@@ -448,6 +448,17 @@ func (s *Links) record(ctx context.Context, id int64, gl *gateway.PaymentLink, r
 	return &l, nil
 }
 
+// lockLinkTx locks link id's order row (if there is one) and then the link
+// into l: the order the notification path takes (upsertOrderTx, then
+// followOrderTx), so the two never wait for each other in a circle.
+func lockLinkTx(tx *gorm.DB, id int64, l *Link) error {
+	if err := tx.Exec(`SELECT 1 FROM orders o JOIN payment_links l ON o.mid = l.mid AND o.mch_order_no = l.mch_order_no
+		WHERE l.id = ? FOR UPDATE OF o`, id).Error; err != nil {
+		return err
+	}
+	return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Where("id = ?", id).Take(l).Error
+}
+
 func orDefaultStr(s, d string) string {
 	if s != "" {
 		return s
@@ -482,7 +493,7 @@ func (s *Links) Cancel(ctx context.Context, by Actor, a MidAccess, id int64) (*L
 	var out *Link
 	err = s.store.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var cur Link
-		if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Where("id = ?", l.ID).Take(&cur).Error; err != nil {
+		if err := lockLinkTx(tx, l.ID, &cur); err != nil {
 			return err
 		}
 		out = &cur

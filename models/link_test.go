@@ -459,3 +459,29 @@ func TestLinkChannelsCachedPerMid(t *testing.T) {
 		}
 	}
 }
+
+// A link and its audit entry commit together: when the entry cannot be
+// written, there is no link, Ksher is not asked, and the form's number is
+// still the person's (submitting it again works once the log does).
+func TestLinkCreateRollsBackWhenTheAuditFails(t *testing.T) {
+	e := newLinkEnv(t, 0.001, models.LinksConfig{})
+	ctx := context.Background()
+	f := e.form(t, models.APIv3)
+	e.sb.ResetCalls()
+	failAudit(t, e.store)
+	if l, err := e.links.Create(ctx, e.actor, e.access(t, e.owner, linkV3Mid), linkRequest(f)); err == nil {
+		t.Fatalf("created %+v with the audit failing", l)
+	}
+	if page, _ := e.store.ListLinks(ctx, models.LinkFilter{Mids: []string{linkV3Mid}}); len(page.Rows) != 0 || e.sb.Calls("gateway_pay") != 0 {
+		t.Fatalf("%d links, %d creates after a failed audit", len(page.Rows), e.sb.Calls("gateway_pay"))
+	}
+	if err := e.store.ExecForBench(ctx, "DROP TRIGGER test_audit_fails ON audit_log"); err != nil {
+		t.Fatal(err)
+	}
+	if again := e.form(t, models.APIv3); again.OrderNo != f.OrderNo {
+		t.Errorf("the form's number changed after a rolled-back create")
+	}
+	if l, err := e.links.Create(ctx, e.actor, e.access(t, e.owner, linkV3Mid), linkRequest(f)); err != nil || l.State != models.LinkAvailable {
+		t.Errorf("retry: %+v, %v", l, err)
+	}
+}
