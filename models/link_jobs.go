@@ -9,6 +9,8 @@ import (
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/ksherdash/ksherdash/gateway"
 )
 
 // LinkResolveArgs is the job that finds out what Ksher made of a link
@@ -63,7 +65,14 @@ func (w *linkResolveWorker) Work(ctx context.Context, job *river.Job[LinkResolve
 	_, err = w.links.resolve(ctx, client, l.ID)
 	var unclear *unclearError
 	if errors.As(err, &unclear) {
-		return river.JobSnooze(QueryGap * 3)
+		// Ask again once Ksher's 10-second rule allows (the client's guard
+		// says when), or QueryGap after a failed call.
+		wait := QueryGap
+		var ge *gateway.Error
+		if errors.As(err, &ge) && ge.Kind == gateway.KindRateLimited && ge.RetryAfter > 0 {
+			wait = ge.RetryAfter + 100*time.Millisecond
+		}
+		return river.JobSnooze(wait)
 	}
 	return err
 }

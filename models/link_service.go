@@ -345,7 +345,12 @@ func (s *Links) send(ctx context.Context, client *gateway.Client, l *Link, in li
 	}
 	s.log.Warn("Payment link create answer unclear; asking Ksher by its number.", "mid", l.Mid, "number", l.MchOrderNo,
 		"error", GatewayErrorCode(err))
-	return s.resolve(ctx, client, l.ID)
+	got, err := s.resolve(ctx, client, l.ID)
+	var unclear *unclearError
+	if errors.As(err, &unclear) {
+		return got, nil // creating: the resolve job asks again
+	}
+	return got, err
 }
 
 // createRefused reports whether a create's error is Ksher (or the client)

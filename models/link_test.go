@@ -485,3 +485,54 @@ func TestLinkCreateRollsBackWhenTheAuditFails(t *testing.T) {
 		t.Errorf("retry: %+v, %v", l, err)
 	}
 }
+
+// What the create's caller could not learn, the resolve job (a real River
+// job, ResolveAfter later) learns by asking for the number, never by
+// creating again: a create lost before Ksher made it (a timeout, not
+// processed) becomes failed; one made but whose query failed too becomes
+// available.
+func TestLinkResolveJob(t *testing.T) {
+	e := newLinkEnv(t, 0.001, models.LinksConfig{ResolveAfter: 300 * time.Millisecond})
+	ctx := context.Background()
+	for _, api := range []string{models.APIv3, models.APIVIP} {
+		t.Run(api, func(t *testing.T) {
+			t.Parallel() // the two APIs' operations and faults are apart
+			a := e.access(t, e.owner, e.mid(api))
+			creates := e.sb.Calls(createOp(api))
+			// Lost before it was made.
+			f := e.form(t, api)
+			if _, err := e.sb.AddFault(sandbox.Fault{Op: createOp(api), Kind: sandbox.FaultTimeout, Next: 1, LatencyMS: 3000}); err != nil {
+				t.Fatal(err)
+			}
+			// The sandbox holds the call 3 s, past ResolveAfter: the create's
+			// own query may already decide.
+			lost, err := e.links.Create(ctx, e.actor, a, linkRequest(f))
+			if err != nil || (lost.State != models.LinkCreating && lost.State != models.LinkFailed) {
+				t.Fatalf("lost create = %+v, %v; want creating or failed", lost, err)
+			}
+			failed := e.waitLink(t, lost.ID, 10*time.Second, "the lost link resolved", func(l *models.Link) bool { return l.State != models.LinkCreating })
+			if failed.State != models.LinkFailed || failed.ErrorCode == "" || e.atSandbox(f.OrderNo) != 0 {
+				t.Errorf("lost link = %+v (%d at the sandbox), want failed, none made", failed, e.atSandbox(f.OrderNo))
+			}
+			// Made, but neither the create's answer nor the first query came back.
+			f = e.form(t, api)
+			if _, err := e.sb.AddFault(sandbox.Fault{Op: createOp(api), Kind: sandbox.FaultTimeout, Next: 1, Processed: true, LatencyMS: 3000}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.sb.AddFault(sandbox.Fault{Op: queryOp(api), Kind: sandbox.Fault5xx, Next: 1}); err != nil {
+				t.Fatal(err)
+			}
+			made, err := e.links.Create(ctx, e.actor, a, linkRequest(f))
+			if err != nil || made.State != models.LinkCreating {
+				t.Fatalf("unclear create = %+v, %v; want creating", made, err)
+			}
+			ok := e.waitLink(t, made.ID, 25*time.Second, "the made link resolved", func(l *models.Link) bool { return l.State != models.LinkCreating })
+			if ok.State != models.LinkAvailable || ok.OrderID == nil || e.atSandbox(f.OrderNo) != 1 {
+				t.Errorf("made link = %+v (%d at the sandbox), want available, one made", ok, e.atSandbox(f.OrderNo))
+			}
+			if n := e.sb.Calls(createOp(api)) - creates; n != 2 {
+				t.Errorf("%d creates for two links, want 2 (never sent again)", n)
+			}
+		})
+	}
+}
