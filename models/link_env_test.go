@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +36,8 @@ type linkEnv struct {
 	owner  *models.User
 	actor  models.Actor
 	clock  *linkClock
+	// hooksDown makes the hook receiver answer 503 (a notification lost).
+	hooksDown *atomic.Bool
 }
 
 const (
@@ -78,7 +81,7 @@ func newLinkEnv(t *testing.T, speed float64, cfg models.LinksConfig) *linkEnv {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(sb)
-	e := &linkEnv{store: MustStore(t), sb: sb, accts: map[string]*models.MerchantAccount{}, clock: &linkClock{}}
+	e := &linkEnv{store: MustStore(t), sb: sb, accts: map[string]*models.MerchantAccount{}, clock: &linkClock{}, hooksDown: &atomic.Bool{}}
 	e.store.SetClock(e.clock.now)
 	v3 := models.AccountInput{Name: "V3 shop", APIKind: models.APIv3, BaseURL: srv.URL, GatewayBaseURL: srv.URL, Sandbox: true,
 		Mids: []models.Mid{{Mid: linkV3Mid}}, Credentials: &models.Credentials{PrivateKeys: map[string]string{linkV3Mid: string(linkKey(t, "mch_priv_pkcs1.pem"))},
@@ -97,7 +100,7 @@ func newLinkEnv(t *testing.T, speed float64, cfg models.LinksConfig) *linkEnv {
 	gws := models.NewGatewayClients(e.store, nil, gateway.WithMaxRetries(0), gateway.WithNoSleep(), gateway.WithCallTimeout(time.Second))
 	e.orders = models.NewOrders(e.store, gws, nil)
 	notes := models.NewNotifications(e.store, e.orders, nil)
-	hooks := httptest.NewServer(linkHookReceiver(notes))
+	hooks := httptest.NewServer(linkHookReceiver(notes, e.hooksDown))
 	sb.SetWebhookURL(hooks.URL + "/hooks/ksher/vip/" + strconv.FormatInt(e.accts[models.APIVIP].ID, 10))
 	t.Cleanup(func() { hooks.Close(); srv.Close(); sb.Close() })
 	jobs := MustJobs(t, e.store, testJobConfig())
@@ -118,8 +121,12 @@ func newLinkEnv(t *testing.T, speed float64, cfg models.LinksConfig) *linkEnv {
 
 // linkHookReceiver is the app's two hook routes, reduced to what the
 // receivers in handlers do: read the request, let the service decide.
-func linkHookReceiver(notes *models.Notifications) http.Handler {
+func linkHookReceiver(notes *models.Notifications, down *atomic.Bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
 		api, account := models.NotifyV3, strings.TrimPrefix(r.URL.Path, "/hooks/ksher/v3/")
 		if strings.HasPrefix(r.URL.Path, "/hooks/ksher/vip/") {
 			api, account = models.NotifyVIP, strings.TrimPrefix(r.URL.Path, "/hooks/ksher/vip/")

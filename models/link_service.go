@@ -495,6 +495,15 @@ func (s *Links) Cancel(ctx context.Context, by Actor, a MidAccess, id int64) (*L
 		return nil, GatewayError(err)
 	}
 	gl, cerr := s.closeAtKsher(ctx, client, l)
+	if cerr != nil && createRefused(cerr) && l.OrderID != nil {
+		// Ksher refused: perhaps it was paid moments ago, before its
+		// notification. The order cache asks (within its 10-second rule);
+		// a payment it finds makes the link paid, and the cancel below
+		// leaves it so.
+		if o, err := s.store.FindOrder(ctx, []string{l.Mid}, *l.OrderID); err == nil {
+			s.orders.Refresh(ctx, o, true)
+		}
+	}
 	var out *Link
 	err = s.store.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var cur Link

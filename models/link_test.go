@@ -196,6 +196,7 @@ func TestLinkCancelV3ClosesAtKsher(t *testing.T) {
 // comes (the webhook, and its query) is recorded as paid and raises the
 // drift flag, which the drift filter lists.
 func TestLinkCancelRefusedThenPaidRaisesDrift(t *testing.T) {
+	t.Parallel() // mostly waits for the webhook's retries
 	// Real retry delays: a webhook within 10 s of Ksher's last answer is
 	// asked to come again, and Ksher's retries come every 5 s.
 	e := newLinkEnv(t, 1, models.LinksConfig{})
@@ -534,5 +535,30 @@ func TestLinkResolveJob(t *testing.T) {
 				t.Errorf("%d creates for two links, want 2 (never sent again)", n)
 			}
 		})
+	}
+}
+
+// Cancelling a link Ksher has been paid on (its notification lost):
+// Ksher refuses, the order cache asks it, and the link is paid, not
+// cancelled, with no drift flag.
+func TestLinkCancelOfAPaidLinkFindsThePayment(t *testing.T) {
+	t.Parallel() // mostly waits out Ksher's 10-second rule
+	e := newLinkEnv(t, 0.001, models.LinksConfig{})
+	ctx := context.Background()
+	l := e.create(t, models.APIv3)
+	e.hooksDown.Store(true) // every delivery of the notification fails
+	if err := e.sb.Pay(l.MchOrderNo, "promptpay"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(models.QueryGap + 500*time.Millisecond) // the order cache may ask again
+	c, err := e.links.Cancel(ctx, e.actor, e.access(t, e.owner, linkV3Mid), l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != models.LinkPaid || c.PaidAfterClose || c.KsherMayAccept {
+		t.Errorf("cancel of a paid link = %+v, want paid, no flags", c)
+	}
+	if au := e.linkAudits(t, l.MchOrderNo); len(au) != 1 {
+		t.Errorf("audit = %+v, want the create only", au)
 	}
 }
