@@ -34,15 +34,15 @@ type Config struct {
 	OwnerEmail     string
 	Sandbox        string // auto | on | off
 	RequestTimeout time.Duration
-	SyncInterval   time.Duration  // how often vip daily reports are pulled; 0 = off
-	TrustedProxies []netip.Prefix // reverse proxies whose X-Forwarded-For is believed; none = trust nobody
+	SyncInterval   time.Duration // how often vip daily reports are pulled; 0 = off
+	// LinkMaxLifetime bounds a payment link's expiry (LINK_MAX_LIFETIME,
+	// default and at most models.MaxLinkLifetime, 30 days).
+	LinkMaxLifetime time.Duration
+	TrustedProxies  []netip.Prefix // reverse proxies whose X-Forwarded-For is believed; none = trust nobody
 	// Budgets of live Ksher lookups, in searches a minute (models.LookupLimits);
 	// 0 = off (no limit).
 	LookupBudgetPerson  int
 	LookupBudgetAccount int
-	// LinkMaxLifetime bounds a payment link's expiry (LINK_MAX_LIFETIME,
-	// default and at most models.MaxLinkLifetime, 30 days).
-	LinkMaxLifetime time.Duration
 }
 
 // LogValue keeps secrets out of logs.
@@ -130,6 +130,12 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	if c.RequestTimeout, err = duration(getenv, "REQUEST_TIMEOUT", 30*time.Second); err != nil {
 		return nil, err
 	}
+	if c.LinkMaxLifetime, err = duration(getenv, "LINK_MAX_LIFETIME", models.MaxLinkLifetime); err != nil {
+		return nil, err
+	}
+	if c.LinkMaxLifetime < time.Hour || c.LinkMaxLifetime > models.MaxLinkLifetime {
+		return nil, &ConfigError{"LINK_MAX_LIFETIME", fmt.Sprintf("must be between 1h and %s", models.MaxLinkLifetime)}
+	}
 	if getenv("SYNC_INTERVAL") != "off" {
 		if c.SyncInterval, err = duration(getenv, "SYNC_INTERVAL", 15*time.Minute); err != nil {
 			return nil, err
@@ -148,12 +154,6 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	}
 	if c.LookupBudgetAccount, err = lookupBudget(getenv, "LOOKUP_BUDGET_ACCOUNT", 300); err != nil {
 		return nil, err
-	}
-	if c.LinkMaxLifetime, err = duration(getenv, "LINK_MAX_LIFETIME", models.MaxLinkLifetime); err != nil {
-		return nil, err
-	}
-	if c.LinkMaxLifetime < time.Hour || c.LinkMaxLifetime > models.MaxLinkLifetime {
-		return nil, &ConfigError{"LINK_MAX_LIFETIME", fmt.Sprintf("must be between 1h and %s", models.MaxLinkLifetime)}
 	}
 	if !strings.Contains(c.OwnerEmail, "@") {
 		return nil, &ConfigError{"OWNER_EMAIL", "must be an email address"}

@@ -206,10 +206,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	resyncs, err := models.NewDriftResyncs(db.store, orders, jobs, log)
-	if err != nil {
-		return err
-	}
 	// Payment links: the service registers its resolve, expiry and close
 	// jobs here; the pages get it through web.Deps (issue 12, UI to come).
 	links, err := models.NewLinks(db.store, orders, jobs, log, models.LinksConfig{BaseURL: baseURL, MaxLifetime: c.LinkMaxLifetime})
@@ -217,6 +213,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	}
 	_ = links
+	resyncs, err := models.NewDriftResyncs(db.store, orders, jobs, log)
+	if err != nil {
+		return err
+	}
 	app, err := web.New(web.Deps{Log: log, Store: db.store, Sandbox: httpHandler(sb), Gateways: gateways, Orders: orders, Sync: syncs, Resyncs: resyncs, Config: web.Config{
 		SecretKey: key, HTTPS: strings.HasPrefix(baseURL, "https://"), BaseURL: baseURL, Sandbox: sandboxOn,
 		Location: c.TimeZone, RequestTimeout: c.RequestTimeout, TrustedProxies: c.TrustedProxies,
