@@ -562,3 +562,35 @@ func TestLinkCancelOfAPaidLinkFindsThePayment(t *testing.T) {
 		t.Errorf("audit = %+v, want the create only", au)
 	}
 }
+
+// A vip link past its expiry whose DELETE Ksher keeps refusing stays
+// flagged "Ksher may still accept a payment"; a payment that then comes
+// is recorded as paid with the drift flag, and the close job stops.
+func TestLinkPaidAfterExpiryRaisesDrift(t *testing.T) {
+	t.Parallel() // mostly waits for the vip webhook's retries
+	e := newLinkEnv(t, 1, models.LinksConfig{ExpireEvery: 200 * time.Millisecond})
+	ctx := context.Background()
+	f := e.form(t, models.APIVIP)
+	req := linkRequest(f)
+	req.ExpiresAt = time.Now().Add(5 * time.Minute)
+	l, err := e.links.Create(ctx, e.actor, e.access(t, e.owner, linkVIPMid), req)
+	if err != nil || l.State != models.LinkAvailable {
+		t.Fatalf("%+v, %v", l, err)
+	}
+	if _, err := e.sb.AddFault(sandbox.Fault{Op: "vip.redirect.cancel", Kind: sandbox.Fault5xx, Status: 503}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.ahead = 6 * time.Minute
+	x := e.waitLink(t, l.ID, 10*time.Second, "expired", func(l *models.Link) bool { return l.State == models.LinkExpired })
+	if !x.KsherMayAccept {
+		t.Errorf("expired vip link before its DELETE = %+v, want the flag", x)
+	}
+	waitFor(t, 10*time.Second, "a refused DELETE", func() bool { return e.sb.Calls("vip.redirect.cancel") > 0 })
+	if err := e.sb.Pay(l.MchOrderNo, "promptpay"); err != nil {
+		t.Fatalf("the sandbox refused the payment: %v", err)
+	}
+	p := e.waitLink(t, l.ID, 40*time.Second, "the late payment recorded", func(l *models.Link) bool { return l.State == models.LinkPaid })
+	if !p.PaidAfterClose || p.KsherMayAccept {
+		t.Errorf("paid after expiry = %+v, want the drift flag only", p)
+	}
+}
