@@ -233,6 +233,11 @@ func (s *Store) upsertOrderTx(tx *gorm.DB, u OrderUpdate) (*Order, bool, error) 
 	if err := tx.Save(&o).Error; err != nil {
 		return nil, false, notFoundOr(err, "Order")
 	}
+	// A payment link's state follows its order (link.go); refunds below
+	// keep a paid order paid-like.
+	if err := s.followOrderTx(tx, &o); err != nil {
+		return nil, false, err
+	}
 	if len(u.Refunds) > 0 {
 		refundChanged, err := s.recordRefundsTx(tx, &o, u.Refunds)
 		if err != nil {

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ksherdash/ksherdash/models"
 )
 
 // Config is the whole configuration, read once from the environment.
@@ -32,8 +34,11 @@ type Config struct {
 	OwnerEmail     string
 	Sandbox        string // auto | on | off
 	RequestTimeout time.Duration
-	SyncInterval   time.Duration  // how often vip daily reports are pulled; 0 = off
-	TrustedProxies []netip.Prefix // reverse proxies whose X-Forwarded-For is believed; none = trust nobody
+	SyncInterval   time.Duration // how often vip daily reports are pulled; 0 = off
+	// LinkMaxLifetime bounds a payment link's expiry (LINK_MAX_LIFETIME,
+	// default and at most models.MaxLinkLifetime, 30 days).
+	LinkMaxLifetime time.Duration
+	TrustedProxies  []netip.Prefix // reverse proxies whose X-Forwarded-For is believed; none = trust nobody
 	// Budgets of live Ksher lookups, in searches a minute (models.LookupLimits);
 	// 0 = off (no limit).
 	LookupBudgetPerson  int
@@ -127,6 +132,12 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	}
 	if c.RequestTimeout, err = duration(getenv, "REQUEST_TIMEOUT", 30*time.Second); err != nil {
 		return nil, err
+	}
+	if c.LinkMaxLifetime, err = duration(getenv, "LINK_MAX_LIFETIME", models.MaxLinkLifetime); err != nil {
+		return nil, err
+	}
+	if c.LinkMaxLifetime < time.Hour || c.LinkMaxLifetime > models.MaxLinkLifetime {
+		return nil, &ConfigError{"LINK_MAX_LIFETIME", fmt.Sprintf("must be between 1h and %s", models.MaxLinkLifetime)}
 	}
 	if getenv("SYNC_INTERVAL") != "off" {
 		if c.SyncInterval, err = duration(getenv, "SYNC_INTERVAL", 15*time.Minute); err != nil {

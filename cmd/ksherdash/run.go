@@ -217,6 +217,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	// Payment links: the service registers its resolve, expiry and close
+	// jobs here; the pages get it through web.Deps (issue 12, UI to come).
+	links, err := models.NewLinks(db.store, orders, jobs, log, models.LinksConfig{BaseURL: baseURL, MaxLifetime: c.LinkMaxLifetime})
+	if err != nil {
+		return err
+	}
+	_ = links
 	resyncs, err := models.NewDriftResyncs(db.store, orders, jobs, log)
 	if err != nil {
 		return err
