@@ -143,21 +143,27 @@ func (s *Refunds) send(ctx context.Context, id int64) error {
 func refundParams(rf *Refund, o *Order) *gateway.RefundCreateParams {
 	p := &gateway.RefundCreateParams{Mid: rf.Mid, RefundID: rf.MchRefundNo, Amount: rf.Amount, OrderAmount: rf.OrderAmount,
 		Currency: rf.Currency}
+	p.MerchantOrderID, p.KsherOrderID, p.Type, p.Channel = refundOrderRef(rf)
+	return p
+}
+
+// refundOrderRef names rf's order as it is refunded and asked about: the
+// v3 id field and the channel, or the vip family of the path.
+func refundOrderRef(rf *Refund) (merchant, ksher *string, family gateway.OrderType, channel *string) {
 	id := rf.TargetID
 	switch rf.TargetField {
 	case "ksher_order_no":
-		p.KsherOrderID = &id
+		ksher = &id
 	case "mch_order_no":
-		p.MerchantOrderID = &id
+		merchant = &id
 	default: // vip: the field is the order family of the path
-		p.MerchantOrderID, p.Type = &id, gateway.OrderType(rf.TargetField)
-		return p
+		return &id, nil, gateway.OrderType(rf.TargetField), nil
 	}
 	if rf.Channel != "" {
 		ch := rf.Channel
-		p.Channel = &ch
+		channel = &ch
 	}
-	return p
+	return merchant, ksher, "", channel
 }
 
 // startSend marks refund id in flight, or, when an earlier send of it was

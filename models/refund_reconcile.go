@@ -139,20 +139,7 @@ func (s *Refunds) fromFreshOrder(rf *Refund, o *Order) *gateway.Refund {
 // refunded.
 func refundQuery(rf *Refund) *gateway.RefundGetParams {
 	p := &gateway.RefundGetParams{Mid: rf.Mid, RefundID: rf.MchRefundNo}
-	id := rf.TargetID
-	switch rf.TargetField {
-	case "ksher_order_no":
-		p.KsherOrderID = &id
-	case "mch_order_no":
-		p.MerchantOrderID = &id
-	default:
-		p.MerchantOrderID, p.Type = &id, gateway.OrderType(rf.TargetField)
-		return p
-	}
-	if rf.Channel != "" {
-		ch := rf.Channel
-		p.Channel = &ch
-	}
+	p.MerchantOrderID, p.KsherOrderID, p.Type, p.Channel = refundOrderRef(rf)
 	return p
 }
 
